@@ -1,0 +1,53 @@
+//! Typed errors of the model pipeline: every failure on user data (a model file, an input, a
+//! calibration set) ends here with a message that names the offending thing.
+
+use thiserror::Error;
+
+/// Why importing, quantizing or running a model failed.
+#[derive(Debug, Error)]
+pub enum ModelError {
+    /// The ONNX bytes could not be parsed or analysed (malformed, truncated, inconsistent).
+    #[error("malformed ONNX model: {0}")]
+    MalformedOnnx(String),
+    /// The graph uses an operator zkinfer cannot quantize and prove.
+    #[error("unsupported op `{op}` at node `{node}`; supported ops: {supported}")]
+    UnsupportedOp { op: String, node: String, supported: String },
+    /// A supported op used with attributes or operand kinds outside what zkinfer implements.
+    #[error("node `{node}` ({op}): {reason}")]
+    UnsupportedUse { node: String, op: String, reason: String },
+    /// A tensor's shape could not be determined statically.
+    #[error("shape of tensor `{0}` is not static after setting the batch size to 1")]
+    DynamicShape(String),
+    /// An input or calibration sample does not match the model.
+    #[error("input `{name}`: {reason}")]
+    BadInput { name: String, reason: String },
+    /// Calibration needs at least one sample.
+    #[error("calibration set is empty: give at least one sample input")]
+    EmptyCalibration,
+    /// A value the model would compute does not fit the integer widths zkinfer proves.
+    #[error("tensor `{tensor}`: {reason}")]
+    OutOfRange { tensor: String, reason: String },
+    /// A file in one of zkinfer's own formats (`.zkq`, input JSON, `.npy`) is unreadable.
+    #[error("{what}: {reason}")]
+    Format { what: String, reason: String },
+    /// Reading or writing a file failed.
+    #[error("{path}: {source}")]
+    Io { path: String, source: std::io::Error },
+}
+
+/// Result alias of the model pipeline.
+pub type Result<T> = std::result::Result<T, ModelError>;
+
+impl ModelError {
+    pub(crate) fn io(path: impl AsRef<std::path::Path>, source: std::io::Error) -> Self {
+        ModelError::Io { path: path.as_ref().display().to_string(), source }
+    }
+
+    pub(crate) fn format(what: impl Into<String>, reason: impl ToString) -> Self {
+        ModelError::Format { what: what.into(), reason: reason.to_string() }
+    }
+
+    pub(crate) fn bad_input(name: impl Into<String>, reason: impl Into<String>) -> Self {
+        ModelError::BadInput { name: name.into(), reason: reason.into() }
+    }
+}

@@ -1,0 +1,164 @@
+//! The float graph: what the ONNX importer (or the synthetic-model generator) produces, with
+//! every shape static, batch size 1, constants folded and shape-only ops reduced to `Rewire`.
+//! Calibration runs it to measure ranges; quantization turns it into a [`crate::QuantModel`].
+
+use serde::{Deserialize, Serialize};
+
+use crate::window::Window2d;
+
+/// Index of a tensor in its graph's tensor table.
+pub type TensorId = usize;
+
+/// A named tensor with a static shape.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct TensorInfo {
+    pub name: String,
+    pub shape: Vec<usize>,
+}
+
+impl TensorInfo {
+    /// Number of elements.
+    pub fn len(&self) -> usize {
+        self.shape.iter().product()
+    }
+
+    /// True for a tensor with a zero dimension.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// Elementwise nonlinearities. Integer inference evaluates them through lookup tables.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub enum ActFn {
+    Relu,
+    LeakyRelu { alpha: f64 },
+    Clip { min: f64, max: f64 },
+    Sigmoid,
+    Tanh,
+    /// GELU, exact (erf) form or the tanh approximation.
+    Gelu { tanh_approx: bool },
+}
+
+impl ActFn {
+    /// The real function, in f64.
+    pub fn eval(self, x: f64) -> f64 {
+        match self {
+            ActFn::Relu => x.max(0.0),
+            ActFn::LeakyRelu { alpha } => {
+                if x >= 0.0 {
+                    x
+                } else {
+                    alpha * x
+                }
+            }
+            ActFn::Clip { min, max } => x.max(min).min(max),
+            ActFn::Sigmoid => 1.0 / (1.0 + (-x).exp()),
+            ActFn::Tanh => x.tanh(),
+            ActFn::Gelu { tanh_approx: false } => 0.5 * x * (1.0 + libm::erf(x / std::f64::consts::SQRT_2)),
+            ActFn::Gelu { tanh_approx: true } => {
+                let c = (2.0 / std::f64::consts::PI).sqrt();
+                0.5 * x * (1.0 + (c * (x + 0.044715 * x * x * x)).tanh())
+            }
+        }
+    }
+
+    /// Short name for reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            ActFn::Relu => "relu",
+            ActFn::LeakyRelu { .. } => "leaky_relu",
+            ActFn::Clip { .. } => "clip",
+            ActFn::Sigmoid => "sigmoid",
+            ActFn::Tanh => "tanh",
+            ActFn::Gelu { .. } => "gelu",
+        }
+    }
+}
+
+/// One float operation. Shapes of inputs and output live in the tensor table.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub enum FloatOp {
+    /// `y = x · Wᵀ + b` over the last axis; `weight` is `[outputs, inputs]` row-major.
+    Dense { weight: Vec<f64>, bias: Vec<f64>, inputs: usize, outputs: usize },
+    /// 2-D convolution of `[1, C, H, W]`; `weight` is `[C_out, C_in / group, kh, kw]`.
+    Conv { weight: Vec<f64>, bias: Vec<f64>, window: Window2d, group: usize },
+    /// Elementwise nonlinearity.
+    Activation(ActFn),
+    /// Max pooling of `[1, C, H, W]`.
+    MaxPool(Window2d),
+    /// Average pooling of `[1, C, H, W]`.
+    AvgPool { window: Window2d, count_include_pad: bool },
+    /// `a + b` or `a - b` of two tensors of the same shape.
+    Add { subtract: bool },
+    /// `y = x · mul + add`, elementwise, with the constants already broadcast to `x`'s shape.
+    Affine { mul: Vec<f64>, add: Vec<f64> },
+    /// Softmax along one axis.
+    Softmax { axis: usize },
+    /// Pure data movement (reshape, transpose, concat, slice, pad): output element `i` is
+    /// element `e` of input `k` for `map[i] = Some((k, e))`, or zero for `None`.
+    Rewire { map: Vec<Option<(u32, u32)>> },
+}
+
+impl FloatOp {
+    /// The op's name in reports.
+    pub fn name(&self) -> &'static str {
+        match self {
+            FloatOp::Dense { .. } => "Dense",
+            FloatOp::Conv { .. } => "Conv",
+            FloatOp::Activation(_) => "Activation",
+            FloatOp::MaxPool(_) => "MaxPool",
+            FloatOp::AvgPool { .. } => "AvgPool",
+            FloatOp::Add { .. } => "Add",
+            FloatOp::Affine { .. } => "Affine",
+            FloatOp::Softmax { .. } => "Softmax",
+            FloatOp::Rewire { .. } => "Rewire",
+        }
+    }
+}
+
+/// A float op applied to tensors.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct FloatNode {
+    /// Name of the source node (the ONNX node it came from), for error messages and reports.
+    pub name: String,
+    pub op: FloatOp,
+    pub inputs: Vec<TensorId>,
+    pub output: TensorId,
+}
+
+/// A static float graph in topological order.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct FloatGraph {
+    pub name: String,
+    pub tensors: Vec<TensorInfo>,
+    pub inputs: Vec<TensorId>,
+    pub outputs: Vec<TensorId>,
+    pub nodes: Vec<FloatNode>,
+}
+
+impl FloatGraph {
+    /// Adds a tensor and returns its id.
+    pub fn add_tensor(&mut self, name: impl Into<String>, shape: Vec<usize>) -> TensorId {
+        self.tensors.push(TensorInfo { name: name.into(), shape });
+        self.tensors.len() - 1
+    }
+
+    /// Adds a node producing a new tensor of `shape`; returns the output tensor.
+    pub fn add_node(&mut self, name: &str, op: FloatOp, inputs: Vec<TensorId>, out_name: &str, shape: Vec<usize>) -> TensorId {
+        let output = self.add_tensor(out_name, shape);
+        self.nodes.push(FloatNode { name: name.to_string(), op, inputs, output });
+        output
+    }
+
+    /// Number of weights and biases.
+    pub fn parameter_count(&self) -> usize {
+        self.nodes
+            .iter()
+            .map(|n| match &n.op {
+                FloatOp::Dense { weight, bias, .. } | FloatOp::Conv { weight, bias, .. } => weight.len() + bias.len(),
+                _ => 0,
+            })
+            .sum()
+    }
+}

@@ -1,0 +1,12 @@
+//! ONNX import through `tract-onnx`: tract parses the protobuf, infers every shape with the batch
+//! dimension set to 1 and folds constant subgraphs; this module translates the remaining nodes
+//! into a [`crate::FloatGraph`]. Also a float reference run through tract, for error reports.
+
+mod attrs;
+mod gelu;
+mod import;
+mod reference;
+mod translate;
+
+pub use import::{import_onnx, import_onnx_bytes, SUPPORTED_OPS};
+pub use reference::tract_reference;
