@@ -4,6 +4,8 @@
 //!
 //! Data flow: `model.onnx → FloatGraph → (calibrate) → QuantModel → (infer::run) → Trace`.
 
+#[cfg(feature = "onnx")]
+pub mod compile;
 pub mod error;
 pub mod float_infer;
 pub mod graph;

@@ -1,1 +1,161 @@
+//! Reports people read: per-tensor calibration (range, scale, error against float) and model
+//! accuracy over a labelled set (argmax agreement, top-1 float vs quantized, output error).
 
+use rayon::prelude::*;
+use serde::Serialize;
+
+use crate::error::Result;
+use crate::float_infer::run_float;
+use crate::infer::run_float_inputs;
+use crate::model_file::CompiledModel;
+
+/// One quantized tensor's calibration outcome.
+#[derive(Clone, Debug, Serialize)]
+pub struct TensorReport {
+    pub name: String,
+    pub shape: Vec<usize>,
+    pub float_max_abs: f64,
+    pub frac_bits: i32,
+    pub bits: u32,
+    /// Largest |dequantized − float| over the samples.
+    pub max_abs_error: f64,
+}
+
+/// Accuracy of the quantized model against the float model.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct AccuracyReport {
+    pub samples: usize,
+    /// Fraction of samples whose argmax (first output) agrees between float and integer inference.
+    pub argmax_agreement: f64,
+    /// Top-1 accuracy against labels, when labels are given.
+    pub float_top1: Option<f64>,
+    pub quant_top1: Option<f64>,
+    /// Over all output elements of all samples.
+    pub max_abs_error: f64,
+    pub mean_abs_error: f64,
+    /// Samples in which some value saturated.
+    pub saturated_samples: usize,
+}
+
+fn argmax(v: &[f64]) -> usize {
+    v.iter()
+        .enumerate()
+        .fold((0, f64::NEG_INFINITY), |(bi, bv), (i, &x)| {
+            if x > bv {
+                (i, x)
+            } else {
+                (bi, bv)
+            }
+        })
+        .0
+}
+
+/// Per-tensor ranges, scales and worst error over `samples` for every quantized tensor that has a
+/// float twin of the same name.
+pub fn tensor_report(
+    model: &CompiledModel,
+    samples: &[Vec<Vec<f64>>],
+) -> Result<Vec<TensorReport>> {
+    let pairs: Vec<(usize, usize)> = model
+        .quant
+        .tensors
+        .iter()
+        .enumerate()
+        .filter_map(|(qi, t)| {
+            model
+                .float
+                .tensors
+                .iter()
+                .rposition(|f| f.name == t.name)
+                .map(|fi| (qi, fi))
+        })
+        .collect();
+    let per_sample = samples.par_iter().map(|s| {
+        let f = run_float(&model.float, s)?;
+        let q = run_float_inputs(&model.quant, s)?;
+        Ok(pairs
+            .iter()
+            .map(|&(qi, fi)| {
+                let t = &model.quant.tensors[qi];
+                let max = f[fi].iter().fold(0.0f64, |m, v| m.max(v.abs()));
+                let err = q.values[qi]
+                    .iter()
+                    .zip(&f[fi])
+                    .fold(0.0f64, |m, (&a, b)| m.max((t.dequantize(a) - b).abs()));
+                (max, err)
+            })
+            .collect::<Vec<_>>())
+    });
+    let stats = per_sample.try_reduce(
+        || vec![(0.0, 0.0); pairs.len()],
+        |a, b| {
+            Ok(a.iter()
+                .zip(&b)
+                .map(|(x, y)| (x.0.max(y.0), x.1.max(y.1)))
+                .collect())
+        },
+    )?;
+    Ok(pairs
+        .iter()
+        .zip(stats)
+        .map(|(&(qi, _), (float_max_abs, max_abs_error))| {
+            let t = &model.quant.tensors[qi];
+            TensorReport {
+                name: t.name.clone(),
+                shape: t.shape.clone(),
+                float_max_abs,
+                frac_bits: t.frac_bits,
+                bits: t.bits,
+                max_abs_error,
+            }
+        })
+        .collect())
+}
+
+/// Float vs quantized accuracy over samples (labels optional: empty means unlabelled).
+pub fn accuracy(
+    model: &CompiledModel,
+    samples: &[Vec<Vec<f64>>],
+    labels: &[usize],
+) -> Result<AccuracyReport> {
+    let rows = samples
+        .par_iter()
+        .map(|s| {
+            let f = run_float(&model.float, s)?;
+            let float_out = &f[model.float.outputs[0]];
+            let trace = run_float_inputs(&model.quant, s)?;
+            let quant_out = trace.dequantized_outputs(&model.quant).swap_remove(0);
+            let errs: Vec<f64> = float_out
+                .iter()
+                .zip(&quant_out)
+                .map(|(a, b)| (a - b).abs())
+                .collect();
+            Ok((
+                argmax(float_out),
+                argmax(&quant_out),
+                errs,
+                !trace.saturations.is_empty(),
+            ))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let n = rows.len().max(1) as f64;
+    let all_errs: Vec<f64> = rows.iter().flat_map(|r| r.2.iter().copied()).collect();
+    let top1 = |pick: fn(&(usize, usize, Vec<f64>, bool)) -> usize| {
+        (!labels.is_empty()).then(|| {
+            rows.iter()
+                .zip(labels)
+                .filter(|(r, &l)| pick(r) == l)
+                .count() as f64
+                / n
+        })
+    };
+    Ok(AccuracyReport {
+        samples: rows.len(),
+        argmax_agreement: rows.iter().filter(|r| r.0 == r.1).count() as f64 / n,
+        float_top1: top1(|r| r.0),
+        quant_top1: top1(|r| r.1),
+        max_abs_error: all_errs.iter().fold(0.0, |m: f64, &e| m.max(e)),
+        mean_abs_error: all_errs.iter().sum::<f64>() / all_errs.len().max(1) as f64,
+        saturated_samples: rows.iter().filter(|r| r.3).count(),
+    })
+}

@@ -37,40 +37,72 @@ fn near(v: Option<f64>, want: f64) -> bool {
 
 /// Maps node index → its role, for every node of every GELU pattern found.
 pub(super) fn find_gelu_patterns(g: &GraphProto, ctx: &Ctx) -> Result<HashMap<usize, PatternNode>> {
-    let producer: HashMap<&str, usize> = g.node.iter().enumerate().flat_map(|(i, n)| n.output.iter().map(move |o| (o.as_str(), i))).collect();
+    let producer: HashMap<&str, usize> = g
+        .node
+        .iter()
+        .enumerate()
+        .flat_map(|(i, n)| n.output.iter().map(move |o| (o.as_str(), i)))
+        .collect();
     let sole_consumer = |name: &str| -> Option<usize> {
         if ctx.consumers.get(name) != Some(&1) || ctx.graph_outputs.contains(name) {
             return None;
         }
-        g.node.iter().position(|n| n.input.iter().any(|i| i == name))
+        g.node
+            .iter()
+            .position(|n| n.input.iter().any(|i| i == name))
     };
     let mut found = HashMap::new();
-    for (ei, erf) in g.node.iter().enumerate().filter(|(_, n)| n.op_type == "Erf") {
-        let Some(&di) = erf.input.first().and_then(|i| producer.get(i.as_str())) else { continue };
+    for (ei, erf) in g
+        .node
+        .iter()
+        .enumerate()
+        .filter(|(_, n)| n.op_type == "Erf")
+    {
+        let Some(&di) = erf.input.first().and_then(|i| producer.get(i.as_str())) else {
+            continue;
+        };
         let d = &g.node[di];
-        let Some(x) = d.input.first().cloned() else { continue };
+        let Some(x) = d.input.first().cloned() else {
+            continue;
+        };
         let scaled = match d.op_type.as_str() {
-            "Div" => near(d.input.get(1).and_then(|c| scalar(ctx, c)), std::f64::consts::SQRT_2),
-            "Mul" => near(d.input.get(1).and_then(|c| scalar(ctx, c)), std::f64::consts::FRAC_1_SQRT_2),
+            "Div" => near(
+                d.input.get(1).and_then(|c| scalar(ctx, c)),
+                std::f64::consts::SQRT_2,
+            ),
+            "Mul" => near(
+                d.input.get(1).and_then(|c| scalar(ctx, c)),
+                std::f64::consts::FRAC_1_SQRT_2,
+            ),
             _ => false,
         };
         if !scaled || sole_consumer(&d.output[0]) != Some(ei) {
             continue;
         }
-        let Some(ai) = sole_consumer(&erf.output[0]) else { continue };
+        let Some(ai) = sole_consumer(&erf.output[0]) else {
+            continue;
+        };
         let a = &g.node[ai];
         if a.op_type != "Add" || !near(other(a, &erf.output[0]).and_then(|c| scalar(ctx, c)), 1.0) {
             continue;
         }
-        let Some(m1i) = sole_consumer(&a.output[0]) else { continue };
+        let Some(m1i) = sole_consumer(&a.output[0]) else {
+            continue;
+        };
         let m1 = &g.node[m1i];
-        let Some(p) = other(m1, &a.output[0]).filter(|_| m1.op_type == "Mul") else { continue };
+        let Some(p) = other(m1, &a.output[0]).filter(|_| m1.op_type == "Mul") else {
+            continue;
+        };
         let mut group = vec![di, ei, ai, m1i];
         let out = if p == x {
             // 0.5 applied last.
-            let Some(m2i) = sole_consumer(&m1.output[0]) else { continue };
+            let Some(m2i) = sole_consumer(&m1.output[0]) else {
+                continue;
+            };
             let m2 = &g.node[m2i];
-            if m2.op_type != "Mul" || !near(other(m2, &m1.output[0]).and_then(|c| scalar(ctx, c)), 0.5) {
+            if m2.op_type != "Mul"
+                || !near(other(m2, &m1.output[0]).and_then(|c| scalar(ctx, c)), 0.5)
+            {
                 continue;
             }
             group.push(m2i);
@@ -79,7 +111,12 @@ pub(super) fn find_gelu_patterns(g: &GraphProto, ctx: &Ctx) -> Result<HashMap<us
             // 0.5 applied to x first: p = Mul(x, 0.5).
             let Some(&hi) = producer.get(p) else { continue };
             let h = &g.node[hi];
-            if h.op_type != "Mul" || other(h, &x).and_then(|c| scalar(ctx, c)).is_none_or(|c| (c - 0.5).abs() > 5e-4) || sole_consumer(p) != Some(m1i) {
+            if h.op_type != "Mul"
+                || other(h, &x)
+                    .and_then(|c| scalar(ctx, c))
+                    .is_none_or(|c| (c - 0.5).abs() > 5e-4)
+                || sole_consumer(p) != Some(m1i)
+            {
                 continue;
             }
             group.push(hi);
@@ -87,7 +124,12 @@ pub(super) fn find_gelu_patterns(g: &GraphProto, ctx: &Ctx) -> Result<HashMap<us
         };
         let first = *group.iter().min().unwrap_or(&di);
         for i in group {
-            found.insert(i, PatternNode { emit: (i == first).then(|| (x.clone(), out.clone())) });
+            found.insert(
+                i,
+                PatternNode {
+                    emit: (i == first).then(|| (x.clone(), out.clone())),
+                },
+            );
         }
     }
     Ok(found)

@@ -8,5 +8,5 @@ mod import;
 mod reference;
 mod translate;
 
-pub use import::{import_onnx, import_onnx_bytes, SUPPORTED_OPS};
+pub use import::{import_onnx, import_onnx_bytes, unsupported_ops, SUPPORTED_OPS};
 pub use reference::tract_reference;

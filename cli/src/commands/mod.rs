@@ -1,0 +1,33 @@
+//! One module per subcommand.
+
+pub mod accuracy;
+pub mod inspect;
+pub mod quantize;
+pub mod run;
+
+use zkinfer_quant_models::QuantConfig;
+
+/// Bit widths chosen at quantization.
+#[derive(clap::Args, Clone, Copy)]
+pub struct BitArgs {
+    /// Signed bit width of weights.
+    #[arg(long, default_value_t = QuantConfig::default().weight_bits)]
+    pub weight_bits: u32,
+    /// Signed bit width of activations.
+    #[arg(long, default_value_t = QuantConfig::default().activation_bits)]
+    pub activation_bits: u32,
+    /// Signed bit width of the domain of tabulated activations (sigmoid, tanh, GELU, …).
+    #[arg(long, default_value_t = QuantConfig::default().table_bits)]
+    pub table_bits: u32,
+}
+
+impl From<BitArgs> for QuantConfig {
+    fn from(b: BitArgs) -> Self {
+        QuantConfig {
+            weight_bits: b.weight_bits,
+            activation_bits: b.activation_bits,
+            table_bits: b.table_bits,
+            ..QuantConfig::default()
+        }
+    }
+}
