@@ -58,17 +58,10 @@ enum Command {
 fn main() -> anyhow::Result<()> {
     match Cli::parse().command {
         Command::Inspect { model, json } => commands::inspect::run(&model, json),
-        Command::Quantize {
-            model,
-            calibration,
-            output,
-            bits,
-        } => commands::quantize::run(&model, &calibration, &output, bits),
+        Command::Quantize { model, calibration, output, bits } => {
+            commands::quantize::run(&model, &calibration, &output, bits)
+        }
         Command::Run { model, input, json } => commands::run::run(&model, &input, json),
-        Command::Accuracy {
-            model,
-            dataset,
-            json,
-        } => commands::accuracy::run(&model, &dataset, json),
+        Command::Accuracy { model, dataset, json } => commands::accuracy::run(&model, &dataset, json),
     }
 }

@@ -22,18 +22,11 @@ pub fn compile_onnx(
     let float = import_onnx_bytes(onnx_bytes, name)?;
     let first = samples.first().ok_or(ModelError::EmptyCalibration)?;
     let ours = run_float(&float, first)?;
-    let shapes: Vec<Vec<usize>> = float
-        .inputs
-        .iter()
-        .map(|&i| float.tensors[i].shape.clone())
-        .collect();
+    let shapes: Vec<Vec<usize>> = float.inputs.iter().map(|&i| float.tensors[i].shape.clone()).collect();
     let theirs = tract_reference(onnx_bytes, first, &shapes)?;
     for (k, (&out, reference)) in float.outputs.iter().zip(&theirs).enumerate() {
         let scale = reference.iter().fold(1e-6f64, |m, v| m.max(v.abs()));
-        let worst = ours[out]
-            .iter()
-            .zip(reference)
-            .fold(0.0f64, |m, (a, b)| m.max((a - b).abs()));
+        let worst = ours[out].iter().zip(reference).fold(0.0f64, |m, (a, b)| m.max((a - b).abs()));
         if ours[out].len() != reference.len() || worst > TRANSLATION_TOLERANCE * scale {
             return Err(ModelError::MalformedOnnx(format!(
                 "import check failed: output {k} differs from tract's reference by {worst:.3e} (scale {scale:.3e})"
@@ -46,15 +39,8 @@ pub fn compile_onnx(
 }
 
 /// [`compile_onnx`] from a file.
-pub fn compile_onnx_file(
-    path: &Path,
-    samples: &[Vec<Vec<f64>>],
-    config: QuantConfig,
-) -> Result<CompiledModel> {
+pub fn compile_onnx_file(path: &Path, samples: &[Vec<Vec<f64>>], config: QuantConfig) -> Result<CompiledModel> {
     let bytes = std::fs::read(path).map_err(|e| ModelError::io(path, e))?;
-    let name = path
-        .file_stem()
-        .map(|s| s.to_string_lossy().into_owned())
-        .unwrap_or_default();
+    let name = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
     compile_onnx(&bytes, &name, samples, config)
 }

@@ -11,18 +11,10 @@ pub enum ModelError {
     MalformedOnnx(String),
     /// The graph uses an operator zkinfer cannot quantize and prove.
     #[error("unsupported op `{op}` at node `{node}`; supported ops: {supported}")]
-    UnsupportedOp {
-        op: String,
-        node: String,
-        supported: String,
-    },
+    UnsupportedOp { op: String, node: String, supported: String },
     /// A supported op used with attributes or operand kinds outside what zkinfer implements.
     #[error("node `{node}` ({op}): {reason}")]
-    UnsupportedUse {
-        node: String,
-        op: String,
-        reason: String,
-    },
+    UnsupportedUse { node: String, op: String, reason: String },
     /// A tensor's shape could not be determined statically.
     #[error("shape of tensor `{0}` is not static after setting the batch size to 1")]
     DynamicShape(String),
@@ -40,10 +32,7 @@ pub enum ModelError {
     Format { what: String, reason: String },
     /// Reading or writing a file failed.
     #[error("{path}: {source}")]
-    Io {
-        path: String,
-        source: std::io::Error,
-    },
+    Io { path: String, source: std::io::Error },
 }
 
 /// Result alias of the model pipeline.
@@ -51,23 +40,14 @@ pub type Result<T> = std::result::Result<T, ModelError>;
 
 impl ModelError {
     pub(crate) fn io(path: impl AsRef<std::path::Path>, source: std::io::Error) -> Self {
-        ModelError::Io {
-            path: path.as_ref().display().to_string(),
-            source,
-        }
+        ModelError::Io { path: path.as_ref().display().to_string(), source }
     }
 
     pub(crate) fn format(what: impl Into<String>, reason: impl ToString) -> Self {
-        ModelError::Format {
-            what: what.into(),
-            reason: reason.to_string(),
-        }
+        ModelError::Format { what: what.into(), reason: reason.to_string() }
     }
 
     pub(crate) fn bad_input(name: impl Into<String>, reason: impl Into<String>) -> Self {
-        ModelError::BadInput {
-            name: name.into(),
-            reason: reason.into(),
-        }
+        ModelError::BadInput { name: name.into(), reason: reason.into() }
     }
 }

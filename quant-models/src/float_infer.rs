@@ -10,11 +10,7 @@ pub fn run_float(graph: &FloatGraph, inputs: &[Vec<f64>]) -> Result<Vec<Vec<f64>
     if inputs.len() != graph.inputs.len() {
         return Err(ModelError::bad_input(
             "inputs",
-            format!(
-                "model has {} inputs, got {}",
-                graph.inputs.len(),
-                inputs.len()
-            ),
+            format!("model has {} inputs, got {}", graph.inputs.len(), inputs.len()),
         ));
     }
     let mut values: Vec<Vec<f64>> = vec![Vec::new(); graph.tensors.len()];
@@ -23,19 +19,11 @@ pub fn run_float(graph: &FloatGraph, inputs: &[Vec<f64>]) -> Result<Vec<Vec<f64>
         if data.len() != info.len() {
             return Err(ModelError::bad_input(
                 &info.name,
-                format!(
-                    "expected {} values (shape {:?}), got {}",
-                    info.len(),
-                    info.shape,
-                    data.len()
-                ),
+                format!("expected {} values (shape {:?}), got {}", info.len(), info.shape, data.len()),
             ));
         }
         if let Some(bad) = data.iter().find(|v| !v.is_finite()) {
-            return Err(ModelError::bad_input(
-                &info.name,
-                format!("non-finite value {bad}"),
-            ));
+            return Err(ModelError::bad_input(&info.name, format!("non-finite value {bad}")));
         }
         values[id] = data.clone();
     }
@@ -44,32 +32,13 @@ pub fn run_float(graph: &FloatGraph, inputs: &[Vec<f64>]) -> Result<Vec<Vec<f64>
         let in_shape = &graph.tensors[node.inputs[0]].shape;
         let out_shape = &graph.tensors[node.output].shape;
         let y = match &node.op {
-            FloatOp::Dense {
-                weight,
-                bias,
-                inputs,
-                outputs,
-            } => kernels::dense(x, weight, bias, *inputs, *outputs),
-            FloatOp::Conv {
-                weight,
-                bias,
-                window,
-                group,
-            } => kernels::conv2d(
-                x,
-                weight,
-                bias,
-                conv_shape(in_shape, out_shape, *group),
-                window,
-            ),
-            FloatOp::Activation(f) => x.iter().map(|&v| f.eval(v)).collect(),
-            FloatOp::MaxPool(win) => {
-                kernels::max_pool(x, in_shape[1], in_shape[2], in_shape[3], win)
+            FloatOp::Dense { weight, bias, inputs, outputs } => kernels::dense(x, weight, bias, *inputs, *outputs),
+            FloatOp::Conv { weight, bias, window, group } => {
+                kernels::conv2d(x, weight, bias, conv_shape(in_shape, out_shape, *group), window)
             }
-            FloatOp::AvgPool {
-                window,
-                count_include_pad,
-            } => {
+            FloatOp::Activation(f) => x.iter().map(|&v| f.eval(v)).collect(),
+            FloatOp::MaxPool(win) => kernels::max_pool(x, in_shape[1], in_shape[2], in_shape[3], win),
+            FloatOp::AvgPool { window, count_include_pad } => {
                 let (h, w) = (in_shape[2], in_shape[3]);
                 let sums = kernels::sum_pool(x, in_shape[1], h, w, window);
                 let (oh, ow) = (out_shape[2], out_shape[3]);
@@ -90,17 +59,11 @@ pub fn run_float(graph: &FloatGraph, inputs: &[Vec<f64>]) -> Result<Vec<Vec<f64>
                 let sign = if *subtract { -1.0 } else { 1.0 };
                 x.iter().zip(b).map(|(a, b)| a + sign * b).collect()
             }
-            FloatOp::Affine { mul, add } => x
-                .iter()
-                .zip(mul)
-                .zip(add)
-                .map(|((v, m), a)| v * m + a)
-                .collect(),
+            FloatOp::Affine { mul, add } => x.iter().zip(mul).zip(add).map(|((v, m), a)| v * m + a).collect(),
             FloatOp::Softmax { axis } => softmax(x, in_shape, *axis),
-            FloatOp::Rewire { map } => map
-                .iter()
-                .map(|m| m.map_or(0.0, |(k, e)| values[node.inputs[k as usize]][e as usize]))
-                .collect(),
+            FloatOp::Rewire { map } => {
+                map.iter().map(|m| m.map_or(0.0, |(k, e)| values[node.inputs[k as usize]][e as usize])).collect()
+            }
         };
         values[node.output] = y;
     }
@@ -109,24 +72,12 @@ pub fn run_float(graph: &FloatGraph, inputs: &[Vec<f64>]) -> Result<Vec<Vec<f64>
 
 /// The convolution shape of a `[1, C, H, W] → [1, C', H', W']` node.
 pub(crate) fn conv_shape(input: &[usize], output: &[usize], group: usize) -> ConvShape {
-    ConvShape {
-        c_in: input[1],
-        h: input[2],
-        w: input[3],
-        c_out: output[1],
-        group,
-        out_h: output[2],
-        out_w: output[3],
-    }
+    ConvShape { c_in: input[1], h: input[2], w: input[3], c_out: output[1], group, out_h: output[2], out_w: output[3] }
 }
 
 /// Splits a shape around `axis` into (outer, axis length, inner) strides.
 pub(crate) fn axis_split(shape: &[usize], axis: usize) -> (usize, usize, usize) {
-    (
-        shape[..axis].iter().product(),
-        shape[axis],
-        shape[axis + 1..].iter().product(),
-    )
+    (shape[..axis].iter().product(), shape[axis], shape[axis + 1..].iter().product())
 }
 
 fn softmax(x: &[f64], shape: &[usize], axis: usize) -> Vec<f64> {

@@ -62,9 +62,7 @@ impl ActFn {
             ActFn::Clip { min, max } => x.max(min).min(max),
             ActFn::Sigmoid => 1.0 / (1.0 + (-x).exp()),
             ActFn::Tanh => x.tanh(),
-            ActFn::Gelu { tanh_approx: false } => {
-                0.5 * x * (1.0 + libm::erf(x / std::f64::consts::SQRT_2))
-            }
+            ActFn::Gelu { tanh_approx: false } => 0.5 * x * (1.0 + libm::erf(x / std::f64::consts::SQRT_2)),
             ActFn::Gelu { tanh_approx: true } => {
                 let c = (2.0 / std::f64::consts::PI).sqrt();
                 0.5 * x * (1.0 + (c * (x + 0.044715 * x * x * x)).tanh())
@@ -89,28 +87,15 @@ impl ActFn {
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub enum FloatOp {
     /// `y = x · Wᵀ + b` over the last axis; `weight` is `[outputs, inputs]` row-major.
-    Dense {
-        weight: Vec<f64>,
-        bias: Vec<f64>,
-        inputs: usize,
-        outputs: usize,
-    },
+    Dense { weight: Vec<f64>, bias: Vec<f64>, inputs: usize, outputs: usize },
     /// 2-D convolution of `[1, C, H, W]`; `weight` is `[C_out, C_in / group, kh, kw]`.
-    Conv {
-        weight: Vec<f64>,
-        bias: Vec<f64>,
-        window: Window2d,
-        group: usize,
-    },
+    Conv { weight: Vec<f64>, bias: Vec<f64>, window: Window2d, group: usize },
     /// Elementwise nonlinearity.
     Activation(ActFn),
     /// Max pooling of `[1, C, H, W]`.
     MaxPool(Window2d),
     /// Average pooling of `[1, C, H, W]`.
-    AvgPool {
-        window: Window2d,
-        count_include_pad: bool,
-    },
+    AvgPool { window: Window2d, count_include_pad: bool },
     /// `a + b` or `a - b` of two tensors of the same shape.
     Add { subtract: bool },
     /// `y = x · mul + add`, elementwise, with the constants already broadcast to `x`'s shape.
@@ -162,10 +147,7 @@ pub struct FloatGraph {
 impl FloatGraph {
     /// Adds a tensor and returns its id.
     pub fn add_tensor(&mut self, name: impl Into<String>, shape: Vec<usize>) -> TensorId {
-        self.tensors.push(TensorInfo {
-            name: name.into(),
-            shape,
-        });
+        self.tensors.push(TensorInfo { name: name.into(), shape });
         self.tensors.len() - 1
     }
 
@@ -179,12 +161,7 @@ impl FloatGraph {
         shape: Vec<usize>,
     ) -> TensorId {
         let output = self.add_tensor(out_name, shape);
-        self.nodes.push(FloatNode {
-            name: name.to_string(),
-            op,
-            inputs,
-            output,
-        });
+        self.nodes.push(FloatNode { name: name.to_string(), op, inputs, output });
         output
     }
 
@@ -193,9 +170,7 @@ impl FloatGraph {
         self.nodes
             .iter()
             .map(|n| match &n.op {
-                FloatOp::Dense { weight, bias, .. } | FloatOp::Conv { weight, bias, .. } => {
-                    weight.len() + bias.len()
-                }
+                FloatOp::Dense { weight, bias, .. } | FloatOp::Conv { weight, bias, .. } => weight.len() + bias.len(),
                 _ => 0,
             })
             .sum()
@@ -215,20 +190,13 @@ pub struct GraphStats {
 impl FloatGraph {
     /// Parameters, MACs and nonlinear elements of one inference.
     pub fn stats(&self) -> GraphStats {
-        let mut s = GraphStats {
-            parameters: self.parameter_count(),
-            ..Default::default()
-        };
+        let mut s = GraphStats { parameters: self.parameter_count(), ..Default::default() };
         for n in &self.nodes {
             let out = self.tensors[n.output].len();
             match &n.op {
                 FloatOp::Dense { inputs, .. } => s.macs += out * inputs,
-                FloatOp::Conv { weight, bias, .. } => {
-                    s.macs += out * (weight.len() / bias.len().max(1))
-                }
-                FloatOp::Activation(_) | FloatOp::MaxPool(_) | FloatOp::Softmax { .. } => {
-                    s.nonlinear_elements += out
-                }
+                FloatOp::Conv { weight, bias, .. } => s.macs += out * (weight.len() / bias.len().max(1)),
+                FloatOp::Activation(_) | FloatOp::MaxPool(_) | FloatOp::Softmax { .. } => s.nonlinear_elements += out,
                 _ => {}
             }
         }

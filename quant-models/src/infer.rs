@@ -29,30 +29,18 @@ impl Trace {
         model
             .outputs
             .iter()
-            .map(|&o| {
-                self.values[o]
-                    .iter()
-                    .map(|&q| model.tensors[o].dequantize(q))
-                    .collect()
-            })
+            .map(|&o| self.values[o].iter().map(|&q| model.tensors[o].dequantize(q)).collect())
             .collect()
     }
 }
 
 /// Quantizes float inputs (one flat vector per model input): round to the input scale and clamp,
 /// counting clamped values. Rejects wrong lengths and non-finite values.
-pub fn quantize_inputs(
-    model: &QuantModel,
-    inputs: &[Vec<f64>],
-) -> Result<(Vec<Vec<i64>>, Vec<Saturation>)> {
+pub fn quantize_inputs(model: &QuantModel, inputs: &[Vec<f64>]) -> Result<(Vec<Vec<i64>>, Vec<Saturation>)> {
     if inputs.len() != model.inputs.len() {
         return Err(ModelError::bad_input(
             "inputs",
-            format!(
-                "model has {} inputs, got {}",
-                model.inputs.len(),
-                inputs.len()
-            ),
+            format!("model has {} inputs, got {}", model.inputs.len(), inputs.len()),
         ));
     }
     let mut saturations = Vec::new();
@@ -62,19 +50,11 @@ pub fn quantize_inputs(
         if data.len() != t.len() {
             return Err(ModelError::bad_input(
                 &t.name,
-                format!(
-                    "expected {} values (shape {:?}), got {}",
-                    t.len(),
-                    t.shape,
-                    data.len()
-                ),
+                format!("expected {} values (shape {:?}), got {}", t.len(), t.shape, data.len()),
             ));
         }
         if let Some(bad) = data.iter().find(|v| !v.is_finite()) {
-            return Err(ModelError::bad_input(
-                &t.name,
-                format!("non-finite value {bad}"),
-            ));
+            return Err(ModelError::bad_input(&t.name, format!("non-finite value {bad}")));
         }
         let (lo, hi) = t.range();
         let scale = (t.frac_bits as f64).exp2();
@@ -90,11 +70,7 @@ pub fn quantize_inputs(
             })
             .collect();
         if clamped > 0 {
-            saturations.push(Saturation {
-                tensor: t.name.clone(),
-                clamped,
-                total: data.len(),
-            });
+            saturations.push(Saturation { tensor: t.name.clone(), clamped, total: data.len() });
         }
         out.push(q);
     }
@@ -106,11 +82,7 @@ pub fn run(model: &QuantModel, inputs: Vec<Vec<i64>>) -> Result<Trace> {
     if inputs.len() != model.inputs.len() {
         return Err(ModelError::bad_input(
             "inputs",
-            format!(
-                "model has {} inputs, got {}",
-                model.inputs.len(),
-                inputs.len()
-            ),
+            format!("model has {} inputs, got {}", model.inputs.len(), inputs.len()),
         ));
     }
     let mut values: Vec<Vec<i64>> = vec![Vec::new(); model.tensors.len()];
@@ -118,16 +90,10 @@ pub fn run(model: &QuantModel, inputs: Vec<Vec<i64>>) -> Result<Trace> {
         let t = &model.tensors[id];
         let (lo, hi) = t.range();
         if data.len() != t.len() {
-            return Err(ModelError::bad_input(
-                &t.name,
-                format!("expected {} values, got {}", t.len(), data.len()),
-            ));
+            return Err(ModelError::bad_input(&t.name, format!("expected {} values, got {}", t.len(), data.len())));
         }
         if let Some(v) = data.iter().find(|v| **v < lo || **v > hi) {
-            return Err(ModelError::bad_input(
-                &t.name,
-                format!("integer {v} outside [{lo}, {hi}]"),
-            ));
+            return Err(ModelError::bad_input(&t.name, format!("integer {v} outside [{lo}, {hi}]")));
         }
         values[id] = data;
     }
@@ -137,58 +103,23 @@ pub fn run(model: &QuantModel, inputs: Vec<Vec<i64>>) -> Result<Trace> {
         let in_shape = &model.tensors[node.inputs[0]].shape;
         let out_t = &model.tensors[node.output];
         let y = match &node.op {
-            QOp::Dense {
-                weight,
-                bias,
-                inputs,
-                outputs,
-                ..
-            } => kernels::dense(x, weight, bias, *inputs, *outputs),
-            QOp::Conv {
-                weight,
-                bias,
-                window,
-                group,
-                ..
-            } => kernels::conv2d(
-                x,
-                weight,
-                bias,
-                conv_shape(in_shape, &out_t.shape, *group),
-                window,
-            ),
-            QOp::Requant {
-                mult,
-                shift,
-                domain,
-                activation,
-            } => {
+            QOp::Dense { weight, bias, inputs, outputs, .. } => kernels::dense(x, weight, bias, *inputs, *outputs),
+            QOp::Conv { weight, bias, window, group, .. } => {
+                kernels::conv2d(x, weight, bias, conv_shape(in_shape, &out_t.shape, *group), window)
+            }
+            QOp::Requant { mult, shift, domain, activation } => {
                 let (y, clamped) = requant(x, *mult, *shift, *domain, activation);
                 if clamped > 0 {
-                    saturations.push(Saturation {
-                        tensor: out_t.name.clone(),
-                        clamped,
-                        total: x.len(),
-                    });
+                    saturations.push(Saturation { tensor: out_t.name.clone(), clamped, total: x.len() });
                 }
                 y
             }
-            QOp::Add { a_mult, b_mult } => x
-                .iter()
-                .zip(&values[node.inputs[1]])
-                .map(|(a, b)| a * a_mult + b * b_mult)
-                .collect(),
-            QOp::Affine { mul, add } => x
-                .iter()
-                .zip(mul)
-                .zip(add)
-                .map(|((v, m), a)| v * m + a)
-                .collect(),
+            QOp::Add { a_mult, b_mult } => {
+                x.iter().zip(&values[node.inputs[1]]).map(|(a, b)| a * a_mult + b * b_mult).collect()
+            }
+            QOp::Affine { mul, add } => x.iter().zip(mul).zip(add).map(|((v, m), a)| v * m + a).collect(),
             QOp::MaxPool(win) => kernels::max_pool(x, in_shape[1], in_shape[2], in_shape[3], win),
-            QOp::AvgPool {
-                window,
-                count_include_pad,
-            } => {
+            QOp::AvgPool { window, count_include_pad } => {
                 let (h, w) = (in_shape[2], in_shape[3]);
                 let (oh, ow) = (out_t.shape[2], out_t.shape[3]);
                 let sums = kernels::sum_pool(x, in_shape[1], h, w, window);
@@ -204,20 +135,14 @@ pub fn run(model: &QuantModel, inputs: Vec<Vec<i64>>) -> Result<Trace> {
                     })
                     .collect()
             }
-            QOp::Softmax { axis, exp_table } => {
-                softmax(x, in_shape, *axis, exp_table, out_t.frac_bits)
+            QOp::Softmax { axis, exp_table } => softmax(x, in_shape, *axis, exp_table, out_t.frac_bits),
+            QOp::Rewire { map } => {
+                map.iter().map(|m| m.map_or(0, |(k, e)| values[node.inputs[k as usize]][e as usize])).collect()
             }
-            QOp::Rewire { map } => map
-                .iter()
-                .map(|m| m.map_or(0, |(k, e)| values[node.inputs[k as usize]][e as usize]))
-                .collect(),
         };
         values[node.output] = y;
     }
-    Ok(Trace {
-        values,
-        saturations,
-    })
+    Ok(Trace { values, saturations })
 }
 
 /// Quantizes float inputs and runs the model; input saturations are reported in the trace.
@@ -231,13 +156,7 @@ pub fn run_float_inputs(model: &QuantModel, inputs: &[Vec<f64>]) -> Result<Trace
 
 /// Clamps that change the output are counted; clamping a ReLU's negative side or a bounded
 /// function's flat tail is not a loss of information.
-fn requant(
-    x: &[i64],
-    mult: i64,
-    shift: u32,
-    (lo, hi): (i64, i64),
-    act: &Activation,
-) -> (Vec<i64>, usize) {
+fn requant(x: &[i64], mult: i64, shift: u32, (lo, hi): (i64, i64), act: &Activation) -> (Vec<i64>, usize) {
     let half = if shift == 0 { 0 } else { 1i128 << (shift - 1) };
     let mut clamped = 0;
     let y = x
@@ -275,9 +194,7 @@ fn softmax(x: &[i64], shape: &[usize], axis: usize, exp_table: &[i64], out_frac:
         for i in 0..inner {
             let at = |k: usize| o * n * inner + k * inner + i;
             let max = (0..n).map(|k| x[at(k)]).max().unwrap_or(0);
-            let e: Vec<i64> = (0..n)
-                .map(|k| exp_table[((max - x[at(k)]) as usize).min(last)])
-                .collect();
+            let e: Vec<i64> = (0..n).map(|k| exp_table[((max - x[at(k)]) as usize).min(last)]).collect();
             let s: i128 = e.iter().map(|&v| v as i128).sum();
             for k in 0..n {
                 y[at(k)] = ((2 * e[k] as i128 * one + s).div_euclid(2 * s)) as i64;
@@ -294,13 +211,7 @@ mod tests {
 
     #[test]
     fn requant_rounds_half_up_and_clamps() {
-        let (y, c) = requant(
-            &[5, 6, -5, -6, 1000],
-            1,
-            2,
-            (-128, 127),
-            &Activation::Identity,
-        );
+        let (y, c) = requant(&[5, 6, -5, -6, 1000], 1, 2, (-128, 127), &Activation::Identity);
         // 5/4 = 1.25 → 1; 6/4 = 1.5 → 2; -5/4 = -1.25 → -1; -6/4 = -1.5 → -1 (half up); 250 → 127.
         assert_eq!(y, vec![1, 2, -1, -1, 127]);
         assert_eq!(c, 1);

@@ -39,30 +39,19 @@ fn what(path: &Path) -> String {
 
 /// Reads one input object.
 pub fn read_input(path: &Path) -> Result<InputData> {
-    serde_json::from_slice(&read(path)?).map_err(|e| {
-        ModelError::format(
-            what(path),
-            format!("not an input object {{\"input_data\": [[...]]}}: {e}"),
-        )
-    })
+    serde_json::from_slice(&read(path)?)
+        .map_err(|e| ModelError::format(what(path), format!("not an input object {{\"input_data\": [[...]]}}: {e}")))
 }
 
 /// Reads a labelled set.
 pub fn read_labelled(path: &Path) -> Result<LabelledSet> {
     let set: LabelledSet = serde_json::from_slice(&read(path)?).map_err(|e| {
-        ModelError::format(
-            what(path),
-            format!("not a labelled set {{\"samples\": [[...]], \"labels\": [...]}}: {e}"),
-        )
+        ModelError::format(what(path), format!("not a labelled set {{\"samples\": [[...]], \"labels\": [...]}}: {e}"))
     })?;
     if !set.labels.is_empty() && set.labels.len() != set.samples.len() {
         return Err(ModelError::format(
             what(path),
-            format!(
-                "{} samples but {} labels",
-                set.samples.len(),
-                set.labels.len()
-            ),
+            format!("{} samples but {} labels", set.samples.len(), set.labels.len()),
         ));
     }
     Ok(set)
@@ -75,23 +64,17 @@ pub fn read_calibration(path: &Path) -> Result<Vec<Vec<Vec<f64>>>> {
         return read_npy_samples(path);
     }
     let bytes = read(path)?;
-    let json: serde_json::Value =
-        serde_json::from_slice(&bytes).map_err(|e| ModelError::format(what(path), e))?;
+    let json: serde_json::Value = serde_json::from_slice(&bytes).map_err(|e| ModelError::format(what(path), e))?;
     let samples = match json {
         serde_json::Value::Array(_) => {
-            let list: Vec<InputData> = serde_json::from_value(json).map_err(|e| {
-                ModelError::format(what(path), format!("not a list of input objects: {e}"))
-            })?;
+            let list: Vec<InputData> = serde_json::from_value(json)
+                .map_err(|e| ModelError::format(what(path), format!("not a list of input objects: {e}")))?;
             list.into_iter().map(|i| i.input_data).collect()
         }
-        serde_json::Value::Object(ref m) if m.contains_key("samples") => {
-            read_labelled(path)?.inputs()
+        serde_json::Value::Object(ref m) if m.contains_key("samples") => read_labelled(path)?.inputs(),
+        serde_json::Value::Object(_) => {
+            vec![serde_json::from_value::<InputData>(json).map_err(|e| ModelError::format(what(path), e))?.input_data]
         }
-        serde_json::Value::Object(_) => vec![
-            serde_json::from_value::<InputData>(json)
-                .map_err(|e| ModelError::format(what(path), e))?
-                .input_data,
-        ],
         _ => {
             return Err(ModelError::format(
                 what(path),
@@ -111,28 +94,19 @@ fn read_npy_samples(path: &Path) -> Result<Vec<Vec<Vec<f64>>>> {
     let array: ndarray::ArrayD<f64> = match ndarray::ArrayD::<f64>::read_npy(&bytes[..]) {
         Ok(a) => a,
         Err(_) => ndarray::ArrayD::<f32>::read_npy(&bytes[..])
-            .map_err(|e| {
-                ModelError::format(what(path), format!("not a float32/float64 .npy array: {e}"))
-            })?
+            .map_err(|e| ModelError::format(what(path), format!("not a float32/float64 .npy array: {e}")))?
             .mapv(f64::from),
     };
     if array.ndim() < 2 {
         return Err(ModelError::format(
             what(path),
-            format!(
-                "expected [N, ...input shape], got shape {:?}",
-                array.shape()
-            ),
+            format!("expected [N, ...input shape], got shape {:?}", array.shape()),
         ));
     }
     let n = array.shape()[0];
     let flat: Vec<f64> = array.iter().copied().collect();
     let per = flat.len() / n.max(1);
-    Ok(flat
-        .chunks(per.max(1))
-        .take(n)
-        .map(|c| vec![c.to_vec()])
-        .collect())
+    Ok(flat.chunks(per.max(1)).take(n).map(|c| vec![c.to_vec()]).collect())
 }
 
 #[cfg(test)]
@@ -149,40 +123,24 @@ mod tests {
 
     #[test]
     fn calibration_formats_are_all_read() {
-        let list = temp(
-            "list.json",
-            br#"[{"input_data": [[1, 2]]}, {"input_data": [[3, 4]]}]"#,
-        );
-        assert_eq!(
-            read_calibration(&list).unwrap(),
-            vec![vec![vec![1.0, 2.0]], vec![vec![3.0, 4.0]]]
-        );
+        let list = temp("list.json", br#"[{"input_data": [[1, 2]]}, {"input_data": [[3, 4]]}]"#);
+        assert_eq!(read_calibration(&list).unwrap(), vec![vec![vec![1.0, 2.0]], vec![vec![3.0, 4.0]]]);
         let set = temp("set.json", br#"{"samples": [[1, 2]], "labels": [0]}"#);
         assert_eq!(read_calibration(&set).unwrap(), vec![vec![vec![1.0, 2.0]]]);
         let mut npy = Vec::new();
-        ndarray_npy::WriteNpyExt::write_npy(&ndarray::arr2(&[[1.0f32, 2.0], [3.0, 4.0]]), &mut npy)
-            .unwrap();
+        ndarray_npy::WriteNpyExt::write_npy(&ndarray::arr2(&[[1.0f32, 2.0], [3.0, 4.0]]), &mut npy).unwrap();
         let npy = temp("cal.npy", &npy);
-        assert_eq!(
-            read_calibration(&npy).unwrap(),
-            vec![vec![vec![1.0, 2.0]], vec![vec![3.0, 4.0]]]
-        );
+        assert_eq!(read_calibration(&npy).unwrap(), vec![vec![vec![1.0, 2.0]], vec![vec![3.0, 4.0]]]);
     }
 
     #[test]
     fn empty_and_malformed_calibration_are_named() {
         let empty = temp("empty.json", b"[]");
-        assert!(matches!(
-            read_calibration(&empty),
-            Err(ModelError::EmptyCalibration)
-        ));
+        assert!(matches!(read_calibration(&empty), Err(ModelError::EmptyCalibration)));
         let bad = temp("bad.json", b"{\"input_data\": 3}");
         let err = read_calibration(&bad).unwrap_err().to_string();
         assert!(err.contains("bad.json"), "{err}");
         let mismatch = temp("mismatch.json", br#"{"samples": [[1]], "labels": [0, 1]}"#);
-        assert!(read_labelled(&mismatch)
-            .unwrap_err()
-            .to_string()
-            .contains("1 samples but 2 labels"));
+        assert!(read_labelled(&mismatch).unwrap_err().to_string().contains("1 samples but 2 labels"));
     }
 }

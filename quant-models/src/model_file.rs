@@ -32,20 +32,13 @@ impl CompiledModel {
     /// Parses bytes written by [`CompiledModel::to_bytes`], rejecting other files and versions.
     pub fn from_bytes(bytes: &[u8]) -> Result<Self> {
         if bytes.len() < 8 || &bytes[..4] != MAGIC {
-            return Err(ModelError::format(
-                "zkq",
-                "not a zkinfer quantized model (bad magic)",
-            ));
+            return Err(ModelError::format("zkq", "not a zkinfer quantized model (bad magic)"));
         }
         let version = u32::from_le_bytes([bytes[4], bytes[5], bytes[6], bytes[7]]);
         if version != ZKQ_VERSION {
-            return Err(ModelError::format(
-                "zkq",
-                format!("format version {version}, this build reads {ZKQ_VERSION}"),
-            ));
+            return Err(ModelError::format("zkq", format!("format version {version}, this build reads {ZKQ_VERSION}")));
         }
-        bincode::deserialize(&bytes[8..])
-            .map_err(|e| ModelError::format("zkq", format!("corrupt model: {e}")))
+        bincode::deserialize(&bytes[8..]).map_err(|e| ModelError::format("zkq", format!("corrupt model: {e}")))
     }
 
     /// Writes the file (to a temporary name first, so an existing file is never half-overwritten).
@@ -59,10 +52,7 @@ impl CompiledModel {
     pub fn load(path: &Path) -> Result<Self> {
         let bytes = std::fs::read(path).map_err(|e| ModelError::io(path, e))?;
         Self::from_bytes(&bytes).map_err(|e| match e {
-            ModelError::Format { reason, .. } => ModelError::Format {
-                what: path.display().to_string(),
-                reason,
-            },
+            ModelError::Format { reason, .. } => ModelError::Format { what: path.display().to_string(), reason },
             other => other,
         })
     }

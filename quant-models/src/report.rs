@@ -38,37 +38,18 @@ pub struct AccuracyReport {
 }
 
 fn argmax(v: &[f64]) -> usize {
-    v.iter()
-        .enumerate()
-        .fold((0, f64::NEG_INFINITY), |(bi, bv), (i, &x)| {
-            if x > bv {
-                (i, x)
-            } else {
-                (bi, bv)
-            }
-        })
-        .0
+    v.iter().enumerate().fold((0, f64::NEG_INFINITY), |(bi, bv), (i, &x)| if x > bv { (i, x) } else { (bi, bv) }).0
 }
 
 /// Per-tensor ranges, scales and worst error over `samples` for every quantized tensor that has a
 /// float twin of the same name.
-pub fn tensor_report(
-    model: &CompiledModel,
-    samples: &[Vec<Vec<f64>>],
-) -> Result<Vec<TensorReport>> {
+pub fn tensor_report(model: &CompiledModel, samples: &[Vec<Vec<f64>>]) -> Result<Vec<TensorReport>> {
     let pairs: Vec<(usize, usize)> = model
         .quant
         .tensors
         .iter()
         .enumerate()
-        .filter_map(|(qi, t)| {
-            model
-                .float
-                .tensors
-                .iter()
-                .rposition(|f| f.name == t.name)
-                .map(|fi| (qi, fi))
-        })
+        .filter_map(|(qi, t)| model.float.tensors.iter().rposition(|f| f.name == t.name).map(|fi| (qi, fi)))
         .collect();
     let per_sample = samples.par_iter().map(|s| {
         let f = run_float(&model.float, s)?;
@@ -78,22 +59,14 @@ pub fn tensor_report(
             .map(|&(qi, fi)| {
                 let t = &model.quant.tensors[qi];
                 let max = f[fi].iter().fold(0.0f64, |m, v| m.max(v.abs()));
-                let err = q.values[qi]
-                    .iter()
-                    .zip(&f[fi])
-                    .fold(0.0f64, |m, (&a, b)| m.max((t.dequantize(a) - b).abs()));
+                let err = q.values[qi].iter().zip(&f[fi]).fold(0.0f64, |m, (&a, b)| m.max((t.dequantize(a) - b).abs()));
                 (max, err)
             })
             .collect::<Vec<_>>())
     });
     let stats = per_sample.try_reduce(
         || vec![(0.0, 0.0); pairs.len()],
-        |a, b| {
-            Ok(a.iter()
-                .zip(&b)
-                .map(|(x, y)| (x.0.max(y.0), x.1.max(y.1)))
-                .collect())
-        },
+        |a, b| Ok(a.iter().zip(&b).map(|(x, y)| (x.0.max(y.0), x.1.max(y.1))).collect()),
     )?;
     Ok(pairs
         .iter()
@@ -113,11 +86,7 @@ pub fn tensor_report(
 }
 
 /// Float vs quantized accuracy over samples (labels optional: empty means unlabelled).
-pub fn accuracy(
-    model: &CompiledModel,
-    samples: &[Vec<Vec<f64>>],
-    labels: &[usize],
-) -> Result<AccuracyReport> {
+pub fn accuracy(model: &CompiledModel, samples: &[Vec<Vec<f64>>], labels: &[usize]) -> Result<AccuracyReport> {
     let rows = samples
         .par_iter()
         .map(|s| {
@@ -125,29 +94,14 @@ pub fn accuracy(
             let float_out = &f[model.float.outputs[0]];
             let trace = run_float_inputs(&model.quant, s)?;
             let quant_out = trace.dequantized_outputs(&model.quant).swap_remove(0);
-            let errs: Vec<f64> = float_out
-                .iter()
-                .zip(&quant_out)
-                .map(|(a, b)| (a - b).abs())
-                .collect();
-            Ok((
-                argmax(float_out),
-                argmax(&quant_out),
-                errs,
-                !trace.saturations.is_empty(),
-            ))
+            let errs: Vec<f64> = float_out.iter().zip(&quant_out).map(|(a, b)| (a - b).abs()).collect();
+            Ok((argmax(float_out), argmax(&quant_out), errs, !trace.saturations.is_empty()))
         })
         .collect::<Result<Vec<_>>>()?;
     let n = rows.len().max(1) as f64;
     let all_errs: Vec<f64> = rows.iter().flat_map(|r| r.2.iter().copied()).collect();
     let top1 = |pick: fn(&(usize, usize, Vec<f64>, bool)) -> usize| {
-        (!labels.is_empty()).then(|| {
-            rows.iter()
-                .zip(labels)
-                .filter(|(r, &l)| pick(r) == l)
-                .count() as f64
-                / n
-        })
+        (!labels.is_empty()).then(|| rows.iter().zip(labels).filter(|(r, &l)| pick(r) == l).count() as f64 / n)
     };
     Ok(AccuracyReport {
         samples: rows.len(),

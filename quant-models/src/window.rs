@@ -19,12 +19,7 @@ pub struct Window2d {
 impl Window2d {
     /// A dense window with unit stride and dilation and no padding.
     pub fn new(kernel: [usize; 2]) -> Self {
-        Window2d {
-            kernel,
-            strides: [1, 1],
-            pads: [0; 4],
-            dilations: [1, 1],
-        }
+        Window2d { kernel, strides: [1, 1], pads: [0; 4], dilations: [1, 1] }
     }
 
     /// Output height and width for an `h × w` input, or `None` when the window does not fit.
@@ -38,34 +33,14 @@ impl Window2d {
             Some((padded - span) / s + 1)
         };
         Some((
-            dim(
-                h,
-                self.pads[0] + self.pads[2],
-                self.kernel[0],
-                self.dilations[0],
-                self.strides[0],
-            )?,
-            dim(
-                w,
-                self.pads[1] + self.pads[3],
-                self.kernel[1],
-                self.dilations[1],
-                self.strides[1],
-            )?,
+            dim(h, self.pads[0] + self.pads[2], self.kernel[0], self.dilations[0], self.strides[0])?,
+            dim(w, self.pads[1] + self.pads[3], self.kernel[1], self.dilations[1], self.strides[1])?,
         ))
     }
 
     /// Input position read by output `(oy, ox)` at kernel tap `(ky, kx)`; `None` inside padding.
     #[inline]
-    pub fn input_at(
-        &self,
-        oy: usize,
-        ox: usize,
-        ky: usize,
-        kx: usize,
-        h: usize,
-        w: usize,
-    ) -> Option<(usize, usize)> {
+    pub fn input_at(&self, oy: usize, ox: usize, ky: usize, kx: usize, h: usize, w: usize) -> Option<(usize, usize)> {
         let y = (oy * self.strides[0] + ky * self.dilations[0]).checked_sub(self.pads[0])?;
         let x = (ox * self.strides[1] + kx * self.dilations[1]).checked_sub(self.pads[1])?;
         (y < h && x < w).then_some((y, x))
@@ -90,31 +65,16 @@ mod tests {
 
     #[test]
     fn output_size_follows_onnx_formula() {
-        let w = Window2d {
-            kernel: [3, 3],
-            strides: [2, 2],
-            pads: [1, 1, 1, 1],
-            dilations: [1, 1],
-        };
+        let w = Window2d { kernel: [3, 3], strides: [2, 2], pads: [1, 1, 1, 1], dilations: [1, 1] };
         assert_eq!(w.output_hw(7, 5), Some((4, 3)));
-        let d = Window2d {
-            kernel: [3, 3],
-            strides: [1, 1],
-            pads: [0; 4],
-            dilations: [2, 2],
-        };
+        let d = Window2d { kernel: [3, 3], strides: [1, 1], pads: [0; 4], dilations: [2, 2] };
         assert_eq!(d.output_hw(7, 7), Some((3, 3)));
         assert_eq!(Window2d::new([5, 5]).output_hw(3, 3), None);
     }
 
     #[test]
     fn padding_taps_are_skipped() {
-        let w = Window2d {
-            kernel: [3, 3],
-            strides: [1, 1],
-            pads: [1, 1, 1, 1],
-            dilations: [1, 1],
-        };
+        let w = Window2d { kernel: [3, 3], strides: [1, 1], pads: [1, 1, 1, 1], dilations: [1, 1] };
         assert_eq!(w.input_at(0, 0, 0, 0, 4, 4), None);
         assert_eq!(w.input_at(0, 0, 1, 1, 4, 4), Some((0, 0)));
         assert_eq!(w.taps_inside(0, 0, 4, 4), 4);

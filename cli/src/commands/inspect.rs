@@ -10,10 +10,7 @@ pub fn run(path: &Path, json: bool) -> anyhow::Result<()> {
     let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
     let unsupported = unsupported_ops(&bytes)?;
     if !unsupported.is_empty() {
-        let list: Vec<String> = unsupported
-            .iter()
-            .map(|(op, node)| format!("{op} (node `{node}`)"))
-            .collect();
+        let list: Vec<String> = unsupported.iter().map(|(op, node)| format!("{op} (node `{node}`)")).collect();
         anyhow::bail!("{}: unsupported ops: {}", path.display(), list.join(", "));
     }
     let graph = import_onnx_bytes(&bytes, &path.display().to_string())?;
@@ -22,18 +19,11 @@ pub fn run(path: &Path, json: bool) -> anyhow::Result<()> {
     for n in &graph.nodes {
         *ops.entry(n.op.name()).or_default() += 1;
     }
-    let inputs: Vec<_> = graph
-        .inputs
-        .iter()
-        .map(|&i| (&graph.tensors[i].name, &graph.tensors[i].shape))
-        .collect();
-    let outputs: Vec<_> = graph
-        .outputs
-        .iter()
-        .map(|&i| (&graph.tensors[i].name, &graph.tensors[i].shape))
-        .collect();
+    let inputs: Vec<_> = graph.inputs.iter().map(|&i| (&graph.tensors[i].name, &graph.tensors[i].shape)).collect();
+    let outputs: Vec<_> = graph.outputs.iter().map(|&i| (&graph.tensors[i].name, &graph.tensors[i].shape)).collect();
     if json {
-        let v = serde_json::json!({ "inputs": inputs, "outputs": outputs, "ops": ops, "stats": stats, "unsupported": [] });
+        let v =
+            serde_json::json!({ "inputs": inputs, "outputs": outputs, "ops": ops, "stats": stats, "unsupported": [] });
         println!("{}", serde_json::to_string_pretty(&v)?);
         return Ok(());
     }
@@ -47,13 +37,7 @@ pub fn run(path: &Path, json: bool) -> anyhow::Result<()> {
     println!("parameters  {}", stats.parameters);
     println!("MACs        {}", stats.macs);
     println!("nonlinear   {} elements", stats.nonlinear_elements);
-    println!(
-        "ops         {}",
-        ops.iter()
-            .map(|(k, v)| format!("{k}×{v}"))
-            .collect::<Vec<_>>()
-            .join(" ")
-    );
+    println!("ops         {}", ops.iter().map(|(k, v)| format!("{k}×{v}")).collect::<Vec<_>>().join(" "));
     println!("unsupported none");
     Ok(())
 }

@@ -27,10 +27,6 @@ pub fn run(model: &Path, calibration: &Path, output: &Path, bits: BitArgs) -> an
         );
     }
     compiled.save(output)?;
-    println!(
-        "wrote {} ({} samples calibrated)",
-        output.display(),
-        samples.len()
-    );
+    println!("wrote {} ({} samples calibrated)", output.display(), samples.len());
     Ok(())
 }

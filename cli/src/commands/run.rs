@@ -12,12 +12,7 @@ pub fn run(model: &Path, input: &Path, json: bool) -> anyhow::Result<()> {
     let input = read_input(input)?;
     let trace = run_float_inputs(&compiled.quant, &input.input_data)?;
     let outputs = trace.dequantized_outputs(&compiled.quant);
-    let shapes: Vec<&Vec<usize>> = compiled
-        .quant
-        .outputs
-        .iter()
-        .map(|&o| &compiled.quant.tensors[o].shape)
-        .collect();
+    let shapes: Vec<&Vec<usize>> = compiled.quant.outputs.iter().map(|&o| &compiled.quant.tensors[o].shape).collect();
     for s in &trace.saturations {
         eprintln!(
             "warning: {} of {} values of `{}` saturated (outside the calibrated range)",
@@ -25,36 +20,18 @@ pub fn run(model: &Path, input: &Path, json: bool) -> anyhow::Result<()> {
         );
     }
     if json {
-        println!(
-            "{}",
-            serde_json::json!({ "outputs": outputs, "shapes": shapes })
-        );
+        println!("{}", serde_json::json!({ "outputs": outputs, "shapes": shapes }));
         return Ok(());
     }
     let float = run_float(&compiled.float, &input.input_data)?;
     for (k, &o) in compiled.quant.outputs.iter().enumerate() {
         let t = &compiled.quant.tensors[o];
         let reference = &float[compiled.float.outputs[k]];
-        let err = outputs[k]
-            .iter()
-            .zip(reference)
-            .fold(0.0f64, |m, (a, b)| m.max((a - b).abs()));
+        let err = outputs[k].iter().zip(reference).fold(0.0f64, |m, (a, b)| m.max((a - b).abs()));
         println!("output {} {:?} (scale 2^-{})", t.name, t.shape, t.frac_bits);
         println!("  integer   {:?}", trace.values[o]);
-        println!(
-            "  quantized {:?}",
-            outputs[k]
-                .iter()
-                .map(|v| (v * 1e4).round() / 1e4)
-                .collect::<Vec<_>>()
-        );
-        println!(
-            "  float     {:?}",
-            reference
-                .iter()
-                .map(|v| (v * 1e4).round() / 1e4)
-                .collect::<Vec<_>>()
-        );
+        println!("  quantized {:?}", outputs[k].iter().map(|v| (v * 1e4).round() / 1e4).collect::<Vec<_>>());
+        println!("  float     {:?}", reference.iter().map(|v| (v * 1e4).round() / 1e4).collect::<Vec<_>>());
         println!("  max |quantized - float| = {err:.5}");
     }
     Ok(())

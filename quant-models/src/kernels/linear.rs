@@ -7,13 +7,7 @@ use super::{Scalar, PARALLEL_MACS};
 use crate::window::Window2d;
 
 /// `y[r, o] = bias[o] + Σ_i w[o, i] · x[r, i]` for every row `r` of `x` (viewed as `[rows, inputs]`).
-pub fn dense<T: Scalar>(
-    x: &[T],
-    weight: &[T],
-    bias: &[T],
-    inputs: usize,
-    outputs: usize,
-) -> Vec<T> {
+pub fn dense<T: Scalar>(x: &[T], weight: &[T], bias: &[T], inputs: usize, outputs: usize) -> Vec<T> {
     let rows = x.len() / inputs.max(1);
     let mut y = vec![T::default(); rows * outputs];
     let kernel = |(idx, out): (usize, &mut T)| {
@@ -43,13 +37,7 @@ pub struct ConvShape {
 }
 
 /// Grouped convolution; output `[c_out, out_h, out_w]`.
-pub fn conv2d<T: Scalar>(
-    x: &[T],
-    weight: &[T],
-    bias: &[T],
-    s: ConvShape,
-    win: &Window2d,
-) -> Vec<T> {
+pub fn conv2d<T: Scalar>(x: &[T], weight: &[T], bias: &[T], s: ConvShape, win: &Window2d) -> Vec<T> {
     let [kh, kw] = win.kernel;
     let cin_g = s.c_in / s.group;
     let cout_g = s.c_out / s.group;
@@ -97,15 +85,7 @@ mod tests {
     fn grouped_conv_keeps_channels_apart() {
         // Two channels, depthwise 1x1 kernels of 2 and -3.
         let x = [1i64, 2, 3, 4, 5, 6, 7, 8];
-        let s = ConvShape {
-            c_in: 2,
-            h: 2,
-            w: 2,
-            c_out: 2,
-            group: 2,
-            out_h: 2,
-            out_w: 2,
-        };
+        let s = ConvShape { c_in: 2, h: 2, w: 2, c_out: 2, group: 2, out_h: 2, out_w: 2 };
         let y = conv2d(&x, &[2, -3], &[0, 1], s, &Window2d::new([1, 1]));
         assert_eq!(y, vec![2, 4, 6, 8, -14, -17, -20, -23]);
     }
@@ -113,21 +93,8 @@ mod tests {
     #[test]
     fn padded_conv_sums_inside_taps_only() {
         let x = [1i64; 9];
-        let win = Window2d {
-            kernel: [3, 3],
-            strides: [1, 1],
-            pads: [1, 1, 1, 1],
-            dilations: [1, 1],
-        };
-        let s = ConvShape {
-            c_in: 1,
-            h: 3,
-            w: 3,
-            c_out: 1,
-            group: 1,
-            out_h: 3,
-            out_w: 3,
-        };
+        let win = Window2d { kernel: [3, 3], strides: [1, 1], pads: [1, 1, 1, 1], dilations: [1, 1] };
+        let s = ConvShape { c_in: 1, h: 3, w: 3, c_out: 1, group: 1, out_h: 3, out_w: 3 };
         let y = conv2d(&x, &[1; 9], &[0], s, &win);
         assert_eq!(y, vec![4, 6, 4, 6, 9, 6, 4, 6, 4]);
     }

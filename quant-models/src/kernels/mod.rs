@@ -10,10 +10,7 @@ pub use pool::{max_pool, sum_pool};
 use std::ops::{Add, Mul};
 
 /// The arithmetic the shared kernels need.
-pub trait Scalar:
-    Copy + Send + Sync + Default + PartialOrd + Add<Output = Self> + Mul<Output = Self>
-{
-}
+pub trait Scalar: Copy + Send + Sync + Default + PartialOrd + Add<Output = Self> + Mul<Output = Self> {}
 impl Scalar for f64 {}
 impl Scalar for i64 {}
 

@@ -4,14 +4,7 @@
 use super::Scalar;
 use crate::window::Window2d;
 
-fn pool<T: Scalar>(
-    x: &[T],
-    c: usize,
-    h: usize,
-    w: usize,
-    win: &Window2d,
-    f: impl Fn(Option<T>, T) -> T,
-) -> Vec<T> {
+fn pool<T: Scalar>(x: &[T], c: usize, h: usize, w: usize, win: &Window2d, f: impl Fn(Option<T>, T) -> T) -> Vec<T> {
     let Some((oh, ow)) = win.output_hw(h, w) else {
         return Vec::new();
     };
@@ -55,24 +48,14 @@ mod tests {
     #[test]
     fn max_and_sum_over_2x2() {
         let x = [1i64, -2, 3, 4, 5, -6, 7, 8, -9, 10, 11, 12, 13, 14, 15, -16];
-        let win = Window2d {
-            kernel: [2, 2],
-            strides: [2, 2],
-            pads: [0; 4],
-            dilations: [1, 1],
-        };
+        let win = Window2d { kernel: [2, 2], strides: [2, 2], pads: [0; 4], dilations: [1, 1] };
         assert_eq!(max_pool(&x, 1, 4, 4, &win), vec![5, 8, 14, 15]);
         assert_eq!(sum_pool(&x, 1, 4, 4, &win), vec![-2, 22, 28, 22]);
     }
 
     #[test]
     fn max_pool_ignores_padding_for_negative_inputs() {
-        let win = Window2d {
-            kernel: [2, 2],
-            strides: [1, 1],
-            pads: [1, 1, 0, 0],
-            dilations: [1, 1],
-        };
+        let win = Window2d { kernel: [2, 2], strides: [1, 1], pads: [1, 1, 0, 0], dilations: [1, 1] };
         assert_eq!(max_pool(&[-5i64], 1, 1, 1, &win), vec![-5]);
     }
 }

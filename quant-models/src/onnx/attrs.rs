@@ -20,20 +20,14 @@ pub fn float(node: &NodeProto, name: &str, default: f64) -> f64 {
 
 /// Integer-list attribute, if present.
 pub fn ints(node: &NodeProto, name: &str) -> Option<Vec<i64>> {
-    find(node, name)
-        .filter(|a| a.r#type() == AttributeType::Ints || !a.ints.is_empty())
-        .map(|a| a.ints.clone())
+    find(node, name).filter(|a| a.r#type() == AttributeType::Ints || !a.ints.is_empty()).map(|a| a.ints.clone())
 }
 
 /// String attribute or `default`.
 pub fn string(node: &NodeProto, name: &str, default: &str) -> Result<String> {
     match find(node, name) {
         None => Ok(default.to_string()),
-        Some(a) => String::from_utf8(a.s.clone()).map_err(|_| {
-            ModelError::MalformedOnnx(format!(
-                "node `{}`: attribute {name} is not UTF-8",
-                node.name
-            ))
-        }),
+        Some(a) => String::from_utf8(a.s.clone())
+            .map_err(|_| ModelError::MalformedOnnx(format!("node `{}`: attribute {name} is not UTF-8", node.name))),
     }
 }

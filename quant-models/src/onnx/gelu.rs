@@ -37,27 +37,16 @@ fn near(v: Option<f64>, want: f64) -> bool {
 
 /// Maps node index → its role, for every node of every GELU pattern found.
 pub(super) fn find_gelu_patterns(g: &GraphProto, ctx: &Ctx) -> Result<HashMap<usize, PatternNode>> {
-    let producer: HashMap<&str, usize> = g
-        .node
-        .iter()
-        .enumerate()
-        .flat_map(|(i, n)| n.output.iter().map(move |o| (o.as_str(), i)))
-        .collect();
+    let producer: HashMap<&str, usize> =
+        g.node.iter().enumerate().flat_map(|(i, n)| n.output.iter().map(move |o| (o.as_str(), i))).collect();
     let sole_consumer = |name: &str| -> Option<usize> {
         if ctx.consumers.get(name) != Some(&1) || ctx.graph_outputs.contains(name) {
             return None;
         }
-        g.node
-            .iter()
-            .position(|n| n.input.iter().any(|i| i == name))
+        g.node.iter().position(|n| n.input.iter().any(|i| i == name))
     };
     let mut found = HashMap::new();
-    for (ei, erf) in g
-        .node
-        .iter()
-        .enumerate()
-        .filter(|(_, n)| n.op_type == "Erf")
-    {
+    for (ei, erf) in g.node.iter().enumerate().filter(|(_, n)| n.op_type == "Erf") {
         let Some(&di) = erf.input.first().and_then(|i| producer.get(i.as_str())) else {
             continue;
         };
@@ -66,14 +55,8 @@ pub(super) fn find_gelu_patterns(g: &GraphProto, ctx: &Ctx) -> Result<HashMap<us
             continue;
         };
         let scaled = match d.op_type.as_str() {
-            "Div" => near(
-                d.input.get(1).and_then(|c| scalar(ctx, c)),
-                std::f64::consts::SQRT_2,
-            ),
-            "Mul" => near(
-                d.input.get(1).and_then(|c| scalar(ctx, c)),
-                std::f64::consts::FRAC_1_SQRT_2,
-            ),
+            "Div" => near(d.input.get(1).and_then(|c| scalar(ctx, c)), std::f64::consts::SQRT_2),
+            "Mul" => near(d.input.get(1).and_then(|c| scalar(ctx, c)), std::f64::consts::FRAC_1_SQRT_2),
             _ => false,
         };
         if !scaled || sole_consumer(&d.output[0]) != Some(ei) {
@@ -100,9 +83,7 @@ pub(super) fn find_gelu_patterns(g: &GraphProto, ctx: &Ctx) -> Result<HashMap<us
                 continue;
             };
             let m2 = &g.node[m2i];
-            if m2.op_type != "Mul"
-                || !near(other(m2, &m1.output[0]).and_then(|c| scalar(ctx, c)), 0.5)
-            {
+            if m2.op_type != "Mul" || !near(other(m2, &m1.output[0]).and_then(|c| scalar(ctx, c)), 0.5) {
                 continue;
             }
             group.push(m2i);
@@ -112,9 +93,7 @@ pub(super) fn find_gelu_patterns(g: &GraphProto, ctx: &Ctx) -> Result<HashMap<us
             let Some(&hi) = producer.get(p) else { continue };
             let h = &g.node[hi];
             if h.op_type != "Mul"
-                || other(h, &x)
-                    .and_then(|c| scalar(ctx, c))
-                    .is_none_or(|c| (c - 0.5).abs() > 5e-4)
+                || other(h, &x).and_then(|c| scalar(ctx, c)).is_none_or(|c| (c - 0.5).abs() > 5e-4)
                 || sole_consumer(p) != Some(m1i)
             {
                 continue;
@@ -124,12 +103,7 @@ pub(super) fn find_gelu_patterns(g: &GraphProto, ctx: &Ctx) -> Result<HashMap<us
         };
         let first = *group.iter().min().unwrap_or(&di);
         for i in group {
-            found.insert(
-                i,
-                PatternNode {
-                    emit: (i == first).then(|| (x.clone(), out.clone())),
-                },
-            );
+            found.insert(i, PatternNode { emit: (i == first).then(|| (x.clone(), out.clone())) });
         }
     }
     Ok(found)

@@ -42,22 +42,20 @@ pub const SUPPORTED_OPS: &[&str] = &[
     "Slice",
     "Identity",
     "Dropout",
+    "Cast",
+    "CastLike",
+    "Sqrt (of a constant)",
 ];
 
 /// Op types in the file that the importer does not translate, with their node names. Nodes
 /// whose inputs are all constant are folded away and do not count.
 pub fn unsupported_ops(onnx_bytes: &[u8]) -> Result<Vec<(String, String)>> {
-    let proto = tract_onnx::onnx()
-        .proto_model_for_read(&mut &onnx_bytes[..])
-        .map_err(malformed)?;
+    let proto = tract_onnx::onnx().proto_model_for_read(&mut &onnx_bytes[..]).map_err(malformed)?;
     let graph = proto.graph.as_ref().ok_or_else(|| malformed("no graph"))?;
     let mut constant: HashSet<&str> = graph.initializer.iter().map(|t| t.name.as_str()).collect();
     let mut found = Vec::new();
     for n in &graph.node {
-        if n.input
-            .iter()
-            .all(|i| i.is_empty() || constant.contains(i.as_str()))
-        {
+        if n.input.iter().all(|i| i.is_empty() || constant.contains(i.as_str())) {
             constant.extend(n.output.iter().map(String::as_str));
             continue;
         }
@@ -96,30 +94,18 @@ pub(super) struct Ctx {
 impl Ctx {
     /// Static shape of an ONNX tensor, from tract's analysis.
     pub fn shape(&self, name: &str) -> Result<Vec<usize>> {
-        self.facts
-            .get(name)
-            .and_then(|f| f.shape.clone())
-            .ok_or_else(|| ModelError::DynamicShape(name.to_string()))
+        self.facts.get(name).and_then(|f| f.shape.clone()).ok_or_else(|| ModelError::DynamicShape(name.to_string()))
     }
 
     /// The value bound to an input name of `node`.
     pub fn val(&self, node: &NodeProto, ix: usize) -> Result<Val> {
-        let name = node
-            .input
-            .get(ix)
-            .filter(|s| !s.is_empty())
-            .ok_or_else(|| {
-                ModelError::MalformedOnnx(format!(
-                    "node `{}` ({}) lacks input {ix}",
-                    node.name, node.op_type
-                ))
-            })?;
-        self.env.get(name).cloned().ok_or_else(|| {
-            ModelError::MalformedOnnx(format!(
-                "node `{}` reads undefined tensor `{name}`",
-                node.name
-            ))
-        })
+        let name = node.input.get(ix).filter(|s| !s.is_empty()).ok_or_else(|| {
+            ModelError::MalformedOnnx(format!("node `{}` ({}) lacks input {ix}", node.name, node.op_type))
+        })?;
+        self.env
+            .get(name)
+            .cloned()
+            .ok_or_else(|| ModelError::MalformedOnnx(format!("node `{}` reads undefined tensor `{name}`", node.name)))
     }
 
     /// Optional input `ix`, when given.
@@ -131,17 +117,10 @@ impl Ctx {
     }
 
     /// Binds `node`'s first output to a new graph node.
-    pub fn push(
-        &mut self,
-        node: &NodeProto,
-        op: crate::graph::FloatOp,
-        inputs: Vec<TensorId>,
-    ) -> Result<TensorId> {
+    pub fn push(&mut self, node: &NodeProto, op: crate::graph::FloatOp, inputs: Vec<TensorId>) -> Result<TensorId> {
         let out = &node.output[0];
         let shape = self.shape(out)?;
-        let id = self
-            .graph
-            .add_node(&node_name(node), op, inputs, out, shape);
+        let id = self.graph.add_node(&node_name(node), op, inputs, out, shape);
         self.env.insert(out.clone(), Val::Tensor(id));
         Ok(id)
     }
@@ -150,10 +129,7 @@ impl Ctx {
 /// The node's name, or its first output's when unnamed.
 pub(super) fn node_name(node: &NodeProto) -> String {
     if node.name.is_empty() {
-        node.output
-            .first()
-            .cloned()
-            .unwrap_or_else(|| node.op_type.clone())
+        node.output.first().cloned().unwrap_or_else(|| node.op_type.clone())
     } else {
         node.name.clone()
     }
@@ -162,10 +138,7 @@ pub(super) fn node_name(node: &NodeProto) -> String {
 /// Imports an ONNX file.
 pub fn import_onnx(path: &Path) -> Result<FloatGraph> {
     let bytes = std::fs::read(path).map_err(|e| ModelError::io(path, e))?;
-    let name = path
-        .file_stem()
-        .map(|s| s.to_string_lossy().into_owned())
-        .unwrap_or_default();
+    let name = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
     import_onnx_bytes(&bytes, &name)
 }
 
@@ -176,18 +149,10 @@ fn malformed(e: impl std::fmt::Display) -> ModelError {
 /// Shape of a graph input with every symbolic or unknown dimension set to 1 (batch size 1).
 fn input_shape(input: &pb::ValueInfoProto) -> Result<Vec<usize>> {
     use pb::tensor_shape_proto::dimension::Value as Dim;
-    let Some(pb::type_proto::Value::TensorType(t)) =
-        input.r#type.as_ref().and_then(|t| t.value.as_ref())
-    else {
-        return Err(ModelError::MalformedOnnx(format!(
-            "graph input `{}` has no tensor type",
-            input.name
-        )));
+    let Some(pb::type_proto::Value::TensorType(t)) = input.r#type.as_ref().and_then(|t| t.value.as_ref()) else {
+        return Err(ModelError::MalformedOnnx(format!("graph input `{}` has no tensor type", input.name)));
     };
-    let shape = t
-        .shape
-        .as_ref()
-        .ok_or_else(|| ModelError::DynamicShape(input.name.clone()))?;
+    let shape = t.shape.as_ref().ok_or_else(|| ModelError::DynamicShape(input.name.clone()))?;
     Ok(shape
         .dim
         .iter()
@@ -200,55 +165,26 @@ fn input_shape(input: &pb::ValueInfoProto) -> Result<Vec<usize>> {
 
 fn tensor_f64(t: &Tensor) -> Option<(Vec<usize>, Vec<f64>)> {
     let c = t.cast_to::<f64>().ok()?;
-    Some((
-        t.shape().to_vec(),
-        c.to_plain_array_view::<f64>()
-            .ok()?
-            .iter()
-            .copied()
-            .collect(),
-    ))
+    Some((t.shape().to_vec(), c.to_plain_array_view::<f64>().ok()?.iter().copied().collect()))
 }
 
 /// Imports ONNX bytes; `name` names the graph in reports.
 pub fn import_onnx_bytes(bytes: &[u8], name: &str) -> Result<FloatGraph> {
     let onnx = tract_onnx::onnx();
-    let proto = onnx
-        .proto_model_for_read(&mut &bytes[..])
-        .map_err(malformed)?;
+    let proto = onnx.proto_model_for_read(&mut &bytes[..]).map_err(malformed)?;
     let graph_pb = proto.graph.as_ref().ok_or_else(|| malformed("no graph"))?;
-    let initializers: HashSet<&str> = graph_pb
-        .initializer
-        .iter()
-        .map(|t| t.name.as_str())
-        .collect();
-    let inputs: Vec<&pb::ValueInfoProto> = graph_pb
-        .input
-        .iter()
-        .filter(|i| !initializers.contains(i.name.as_str()))
-        .collect();
-    let input_shapes = inputs
-        .iter()
-        .map(|i| input_shape(i))
-        .collect::<Result<Vec<_>>>()?;
+    let initializers: HashSet<&str> = graph_pb.initializer.iter().map(|t| t.name.as_str()).collect();
+    let inputs: Vec<&pb::ValueInfoProto> =
+        graph_pb.input.iter().filter(|i| !initializers.contains(i.name.as_str())).collect();
+    let input_shapes = inputs.iter().map(|i| input_shape(i)).collect::<Result<Vec<_>>>()?;
 
-    let parsed = onnx
-        .parse(&proto, None)
-        .map_err(|e| malformed(format!("{e:#}")))?;
+    let parsed = onnx.parse(&proto, None).map_err(|e| malformed(format!("{e:#}")))?;
     if !parsed.unresolved_inputs.is_empty() {
-        return Err(malformed(format!(
-            "tensors read but never defined: {:?}",
-            parsed.unresolved_inputs
-        )));
+        return Err(malformed(format!("tensors read but never defined: {:?}", parsed.unresolved_inputs)));
     }
     let mut model = parsed.model;
     for (ix, shape) in input_shapes.iter().enumerate() {
-        model
-            .set_input_fact(
-                ix,
-                InferenceFact::dt_shape(f32::datum_type(), shape.clone()),
-            )
-            .map_err(malformed)?;
+        model.set_input_fact(ix, InferenceFact::dt_shape(f32::datum_type(), shape.clone())).map_err(malformed)?;
     }
     // Obstinate: an op tract cannot analyse is reported by name below, not as an analysis error.
     let _ = model.analyse(true);
@@ -257,12 +193,7 @@ pub fn import_onnx_bytes(bytes: &[u8], name: &str) -> Result<FloatGraph> {
         let Ok(f) = model.outlet_fact(*outlet) else {
             continue;
         };
-        let shape = f
-            .shape
-            .as_concrete_finite()
-            .ok()
-            .flatten()
-            .map(|s| s.to_vec());
+        let shape = f.shape.as_concrete_finite().ok().flatten().map(|s| s.to_vec());
         let value = f.value.concretize().and_then(|t| tensor_f64(&t));
         facts.insert(tensor.clone(), Fact { shape, value });
     }
@@ -273,16 +204,10 @@ pub fn import_onnx_bytes(bytes: &[u8], name: &str) -> Result<FloatGraph> {
             *consumers.entry(i.clone()).or_insert(0) += 1;
         }
     }
-    let opset = proto
-        .opset_import
-        .iter()
-        .find(|o| o.domain.is_empty() || o.domain == "ai.onnx")
-        .map_or(13, |o| o.version);
+    let opset =
+        proto.opset_import.iter().find(|o| o.domain.is_empty() || o.domain == "ai.onnx").map_or(13, |o| o.version);
     let mut ctx = Ctx {
-        graph: FloatGraph {
-            name: name.to_string(),
-            ..Default::default()
-        },
+        graph: FloatGraph { name: name.to_string(), ..Default::default() },
         env: HashMap::new(),
         facts,
         consumers,
@@ -297,22 +222,12 @@ pub fn import_onnx_bytes(bytes: &[u8], name: &str) -> Result<FloatGraph> {
     // Everything tract folded to a constant (initializers, Constant nodes, shape arithmetic).
     for (tensor, fact) in &ctx.facts {
         if let (Some((shape, data)), false) = (&fact.value, ctx.env.contains_key(tensor)) {
-            ctx.env.insert(
-                tensor.clone(),
-                Val::Const {
-                    shape: shape.clone(),
-                    data: data.clone(),
-                },
-            );
+            ctx.env.insert(tensor.clone(), Val::Const { shape: shape.clone(), data: data.clone() });
         }
     }
     let patterns = gelu::find_gelu_patterns(graph_pb, &ctx)?;
     for (index, node) in graph_pb.node.iter().enumerate() {
-        let outputs_known = node
-            .output
-            .iter()
-            .filter(|o| !o.is_empty())
-            .all(|o| ctx.env.contains_key(o));
+        let outputs_known = node.output.iter().filter(|o| !o.is_empty()).all(|o| ctx.env.contains_key(o));
         if outputs_known {
             continue; // folded constant
         }
@@ -334,12 +249,7 @@ pub fn import_onnx_bytes(bytes: &[u8], name: &str) -> Result<FloatGraph> {
                     reason: "model output is a constant".into(),
                 })
             }
-            None => {
-                return Err(malformed(format!(
-                    "graph output `{}` is never produced",
-                    out.name
-                )))
-            }
+            None => return Err(malformed(format!("graph output `{}` is never produced", out.name))),
         }
     }
     if ctx.graph.inputs.is_empty() {

@@ -10,30 +10,24 @@ use crate::graph::{ActFn, FloatOp, TensorId};
 use crate::window::Window2d;
 
 fn unsupported(node: &NodeProto, reason: impl Into<String>) -> ModelError {
-    ModelError::UnsupportedUse {
-        node: node_name(node),
-        op: node.op_type.clone(),
-        reason: reason.into(),
-    }
+    ModelError::UnsupportedUse { node: node_name(node), op: node.op_type.clone(), reason: reason.into() }
 }
 
 fn tensor(node: &NodeProto, v: Val, what: &str) -> Result<TensorId> {
     match v {
         Val::Tensor(t) => Ok(t),
-        Val::Const { .. } => Err(unsupported(
-            node,
-            format!("{what} must be computed from the model input, not a constant"),
-        )),
+        Val::Const { .. } => {
+            Err(unsupported(node, format!("{what} must be computed from the model input, not a constant")))
+        }
     }
 }
 
 fn constant(node: &NodeProto, v: Val, what: &str) -> Result<(Vec<usize>, Vec<f64>)> {
     match v {
         Val::Const { shape, data } => Ok((shape, data)),
-        Val::Tensor(_) => Err(unsupported(
-            node,
-            format!("{what} must be a constant (an initializer or folded subgraph)"),
-        )),
+        Val::Tensor(_) => {
+            Err(unsupported(node, format!("{what} must be a constant (an initializer or folded subgraph)")))
+        }
     }
 }
 
@@ -44,13 +38,7 @@ pub(super) fn translate(ctx: &mut Ctx, node: &NodeProto) -> Result<()> {
         "MatMul" => matmul(ctx, node),
         "Conv" => conv(ctx, node),
         "Relu" => activation(ctx, node, ActFn::Relu),
-        "LeakyRelu" => activation(
-            ctx,
-            node,
-            ActFn::LeakyRelu {
-                alpha: attrs::float(node, "alpha", 0.01),
-            },
-        ),
+        "LeakyRelu" => activation(ctx, node, ActFn::LeakyRelu { alpha: attrs::float(node, "alpha", 0.01) }),
         "Sigmoid" => activation(ctx, node, ActFn::Sigmoid),
         "Tanh" => activation(ctx, node, ActFn::Tanh),
         "Clip" => clip(ctx, node),
@@ -62,9 +50,9 @@ pub(super) fn translate(ctx: &mut Ctx, node: &NodeProto) -> Result<()> {
         "BatchNormalization" => batch_norm(ctx, node),
         "Add" | "Sub" | "Mul" | "Div" => binary(ctx, node),
         "Softmax" => softmax(ctx, node),
-        "Reshape" | "Flatten" | "Squeeze" | "Unsqueeze" | "Identity" | "Dropout" => {
-            reshape(ctx, node)
-        }
+        "Cast" | "CastLike" => cast(ctx, node),
+        "Sqrt" => fold_unary(ctx, node, f64::sqrt),
+        "Reshape" | "Flatten" | "Squeeze" | "Unsqueeze" | "Identity" | "Dropout" => reshape(ctx, node),
         "Transpose" => transpose(ctx, node),
         "Concat" => concat(ctx, node),
         "Slice" => slice(ctx, node),
@@ -108,22 +96,11 @@ fn clip(ctx: &mut Ctx, node: &NodeProto) -> Result<()> {
         }
         match ctx.opt_val(node, ix)? {
             None => Ok(default),
-            Some(v) => Ok(constant(node, v, attr)?
-                .1
-                .first()
-                .copied()
-                .unwrap_or(default)),
+            Some(v) => Ok(constant(node, v, attr)?.1.first().copied().unwrap_or(default)),
         }
     };
-    let (min, max) = (
-        bound(1, "min", f64::NEG_INFINITY)?,
-        bound(2, "max", f64::INFINITY)?,
-    );
-    let f = if min == 0.0 && max == f64::INFINITY {
-        ActFn::Relu
-    } else {
-        ActFn::Clip { min, max }
-    };
+    let (min, max) = (bound(1, "min", f64::NEG_INFINITY)?, bound(2, "max", f64::INFINITY)?);
+    let f = if min == 0.0 && max == f64::INFINITY { ActFn::Relu } else { ActFn::Clip { min, max } };
     activation(ctx, node, f)
 }
 
@@ -137,9 +114,20 @@ fn foldable_into_last(ctx: &Ctx, node: &NodeProto, t: TensorId) -> bool {
 }
 
 fn gemm(ctx: &mut Ctx, node: &NodeProto) -> Result<()> {
-    let x = tensor(node, ctx.val(node, 0)?, "Gemm's A")?;
+    let mut x = tensor(node, ctx.val(node, 0)?, "Gemm's A")?;
     if attrs::int(node, "transA", 0) != 0 {
-        return Err(unsupported(node, "transA = 1 is not supported"));
+        let xs = ctx.graph.tensors[x].shape.clone();
+        if xs.len() != 2 {
+            return Err(unsupported(node, "transA = 1 needs a 2-D A"));
+        }
+        let name = format!("{}:a_t", node_name(node));
+        x = ctx.graph.add_node(
+            &name,
+            FloatOp::Rewire { map: transpose_map(&xs, &[1, 0]) },
+            vec![x],
+            &name,
+            vec![xs[1], xs[0]],
+        );
     }
     let (bshape, b) = constant(node, ctx.val(node, 1)?, "Gemm's B")?;
     if bshape.len() != 2 {
@@ -148,49 +136,31 @@ fn gemm(ctx: &mut Ctx, node: &NodeProto) -> Result<()> {
     let alpha = attrs::float(node, "alpha", 1.0);
     let beta = attrs::float(node, "beta", 1.0);
     let trans_b = attrs::int(node, "transB", 0) != 0;
-    let (outputs, inputs) = if trans_b {
-        (bshape[0], bshape[1])
-    } else {
-        (bshape[1], bshape[0])
-    };
+    let (outputs, inputs) = if trans_b { (bshape[0], bshape[1]) } else { (bshape[1], bshape[0]) };
     let weight: Vec<f64> = (0..outputs)
         .flat_map(|o| (0..inputs).map(move |i| (o, i)))
-        .map(|(o, i)| {
-            alpha
-                * if trans_b {
-                    b[o * inputs + i]
-                } else {
-                    b[i * outputs + o]
-                }
-        })
+        .map(|(o, i)| alpha * if trans_b { b[o * inputs + i] } else { b[i * outputs + o] })
         .collect();
     let out_shape = ctx.shape(&node.output[0])?;
-    let bias = match ctx.opt_val(node, 2)? {
-        None => vec![0.0; outputs],
+    let c = match ctx.opt_val(node, 2)? {
+        None => vec![0.0; out_shape.iter().product()],
         Some(v) => {
             let (cshape, c) = constant(node, v, "Gemm's C")?;
             let full = broadcast(&c, &cshape, &out_shape)
                 .ok_or_else(|| unsupported(node, "C does not broadcast to the output"))?;
-            let row = &full[..outputs];
-            if full.chunks(outputs).any(|r| r != row) {
-                return Err(unsupported(
-                    node,
-                    "C must be the same for every row (a bias)",
-                ));
-            }
-            row.iter().map(|v| v * beta).collect()
+            full.iter().map(|v| v * beta).collect::<Vec<f64>>()
         }
     };
-    ctx.push(
-        node,
-        FloatOp::Dense {
-            weight,
-            bias,
-            inputs,
-            outputs,
-        },
-        vec![x],
-    )?;
+    let row = c[..outputs].to_vec();
+    if c.chunks(outputs).all(|r| r == row.as_slice()) {
+        ctx.push(node, FloatOp::Dense { weight, bias: row, inputs, outputs }, vec![x])?;
+        return Ok(());
+    }
+    // A C that differs between rows is no bias: add it after the product.
+    let name = format!("{}:product", node_name(node));
+    let dense = FloatOp::Dense { weight, bias: vec![0.0; outputs], inputs, outputs };
+    let y = ctx.graph.add_node(&name, dense, vec![x], &name, out_shape.clone());
+    ctx.push(node, FloatOp::Affine { mul: vec![1.0; c.len()], add: c }, vec![y])?;
     Ok(())
 }
 
@@ -203,54 +173,24 @@ fn matmul(ctx: &mut Ctx, node: &NodeProto) -> Result<()> {
                 .flat_map(|o| (0..inputs).map(move |i| (o, i)))
                 .map(|(o, i)| data[i * outputs + o])
                 .collect();
-            ctx.push(
-                node,
-                FloatOp::Dense {
-                    weight,
-                    bias: vec![0.0; outputs],
-                    inputs,
-                    outputs,
-                },
-                vec![x],
-            )?;
+            ctx.push(node, FloatOp::Dense { weight, bias: vec![0.0; outputs], inputs, outputs }, vec![x])?;
             Ok(())
         }
-        (Val::Const { shape, data }, Val::Tensor(x))
-            if shape.len() == 2 && ctx.graph.tensors[x].shape.len() == 2 =>
-        {
+        (Val::Const { shape, data }, Val::Tensor(x)) if shape.len() == 2 && ctx.graph.tensors[x].shape.len() == 2 => {
             // Y = W·X = (Xᵀ·Wᵀ)ᵀ: transpose X, dense with W, transpose back.
             let xs = ctx.graph.tensors[x].shape.clone();
             let name = node_name(node);
             let xt = ctx.graph.add_node(
                 &format!("{name}:in_t"),
-                FloatOp::Rewire {
-                    map: transpose_map(&xs, &[1, 0]),
-                },
+                FloatOp::Rewire { map: transpose_map(&xs, &[1, 0]) },
                 vec![x],
                 &format!("{name}:in_t"),
                 vec![xs[1], xs[0]],
             );
             let (outputs, inputs) = (shape[0], shape[1]);
-            let dense = FloatOp::Dense {
-                weight: data,
-                bias: vec![0.0; outputs],
-                inputs,
-                outputs,
-            };
-            let y = ctx.graph.add_node(
-                &name,
-                dense,
-                vec![xt],
-                &format!("{name}:out_t"),
-                vec![xs[1], outputs],
-            );
-            ctx.push(
-                node,
-                FloatOp::Rewire {
-                    map: transpose_map(&[xs[1], outputs], &[1, 0]),
-                },
-                vec![y],
-            )?;
+            let dense = FloatOp::Dense { weight: data, bias: vec![0.0; outputs], inputs, outputs };
+            let y = ctx.graph.add_node(&name, dense, vec![xt], &format!("{name}:out_t"), vec![xs[1], outputs]);
+            ctx.push(node, FloatOp::Rewire { map: transpose_map(&[xs[1], outputs], &[1, 0]) }, vec![y])?;
             Ok(())
         }
         (Val::Tensor(_), Val::Tensor(_)) => Err(unsupported(
@@ -266,13 +206,8 @@ fn window(node: &NodeProto, kernel: [usize; 2], in_hw: (usize, usize)) -> Result
     let get2 = |name: &str, default: usize| -> Result<[usize; 2]> {
         match attrs::ints(node, name) {
             None => Ok([default; 2]),
-            Some(v) if v.len() == 2 && v.iter().all(|&x| x > 0) => {
-                Ok([v[0] as usize, v[1] as usize])
-            }
-            Some(v) => Err(unsupported(
-                node,
-                format!("{name} {v:?}: only 2-D windows are supported"),
-            )),
+            Some(v) if v.len() == 2 && v.iter().all(|&x| x > 0) => Ok([v[0] as usize, v[1] as usize]),
+            Some(v) => Err(unsupported(node, format!("{name} {v:?}: only 2-D windows are supported"))),
         }
     };
     let strides = get2("strides", 1)?;
@@ -284,12 +219,7 @@ fn window(node: &NodeProto, kernel: [usize; 2], in_hw: (usize, usize)) -> Result
             Some(p) if p.len() == 4 && p.iter().all(|&x| x >= 0) => {
                 [p[0] as usize, p[1] as usize, p[2] as usize, p[3] as usize]
             }
-            Some(p) => {
-                return Err(unsupported(
-                    node,
-                    format!("pads {p:?}: need 4 non-negative values"),
-                ))
-            }
+            Some(p) => return Err(unsupported(node, format!("pads {p:?}: need 4 non-negative values"))),
         },
         "VALID" => [0; 4],
         "SAME_UPPER" | "SAME_LOWER" => {
@@ -307,21 +237,13 @@ fn window(node: &NodeProto, kernel: [usize; 2], in_hw: (usize, usize)) -> Result
         }
         other => return Err(unsupported(node, format!("auto_pad {other}"))),
     };
-    Ok(Window2d {
-        kernel,
-        strides,
-        pads,
-        dilations,
-    })
+    Ok(Window2d { kernel, strides, pads, dilations })
 }
 
 fn rank4(ctx: &Ctx, node: &NodeProto, x: TensorId) -> Result<Vec<usize>> {
     let s = ctx.graph.tensors[x].shape.clone();
     if s.len() != 4 || s[0] != 1 {
-        return Err(unsupported(
-            node,
-            format!("input shape {s:?}: only [1, C, H, W] inputs are supported"),
-        ));
+        return Err(unsupported(node, format!("input shape {s:?}: only [1, C, H, W] inputs are supported")));
     }
     Ok(s)
 }
@@ -335,26 +257,14 @@ fn conv(ctx: &mut Ctx, node: &NodeProto) -> Result<()> {
     }
     let group = attrs::int(node, "group", 1).max(1) as usize;
     if xs[1] != wshape[1] * group || wshape[0] % group != 0 {
-        return Err(unsupported(
-            node,
-            format!("weight {wshape:?} does not fit input {xs:?} with group {group}"),
-        ));
+        return Err(unsupported(node, format!("weight {wshape:?} does not fit input {xs:?} with group {group}")));
     }
     let bias = match ctx.opt_val(node, 2)? {
         None => vec![0.0; wshape[0]],
         Some(v) => constant(node, v, "the bias")?.1,
     };
     let window = window(node, [wshape[2], wshape[3]], (xs[2], xs[3]))?;
-    ctx.push(
-        node,
-        FloatOp::Conv {
-            weight,
-            bias,
-            window,
-            group,
-        },
-        vec![x],
-    )?;
+    ctx.push(node, FloatOp::Conv { weight, bias, window, group }, vec![x])?;
     Ok(())
 }
 
@@ -365,29 +275,20 @@ fn pool(ctx: &mut Ctx, node: &NodeProto) -> Result<()> {
         return Err(unsupported(node, "the Indices output is not supported"));
     }
     let op = if node.op_type == "GlobalAveragePool" {
-        FloatOp::AvgPool {
-            window: Window2d::new([xs[2], xs[3]]),
-            count_include_pad: true,
-        }
+        FloatOp::AvgPool { window: Window2d::new([xs[2], xs[3]]), count_include_pad: true }
     } else {
         if attrs::int(node, "ceil_mode", 0) != 0 {
             return Err(unsupported(node, "ceil_mode = 1 is not supported"));
         }
         let k = attrs::ints(node, "kernel_shape").unwrap_or_default();
         if k.len() != 2 || k.iter().any(|&v| v <= 0) {
-            return Err(unsupported(
-                node,
-                format!("kernel_shape {k:?}: only 2-D pooling is supported"),
-            ));
+            return Err(unsupported(node, format!("kernel_shape {k:?}: only 2-D pooling is supported")));
         }
         let window = window(node, [k[0] as usize, k[1] as usize], (xs[2], xs[3]))?;
         if node.op_type == "MaxPool" {
             FloatOp::MaxPool(window)
         } else {
-            FloatOp::AvgPool {
-                window,
-                count_include_pad: attrs::int(node, "count_include_pad", 0) != 0,
-            }
+            FloatOp::AvgPool { window, count_include_pad: attrs::int(node, "count_include_pad", 0) != 0 }
         }
     };
     ctx.push(node, op, vec![x])?;
@@ -403,48 +304,29 @@ fn batch_norm(ctx: &mut Ctx, node: &NodeProto) -> Result<()> {
     }
     let c = params[0].len();
     if params.iter().any(|p| p.len() != c) {
-        return Err(unsupported(
-            node,
-            "scale, bias, mean and var must have one value per channel",
-        ));
+        return Err(unsupported(node, "scale, bias, mean and var must have one value per channel"));
     }
-    let mul: Vec<f64> = (0..c)
-        .map(|i| params[0][i] / (params[3][i] + eps).sqrt())
-        .collect();
-    let add: Vec<f64> = (0..c)
-        .map(|i| params[1][i] - params[2][i] * mul[i])
-        .collect();
+    let mul: Vec<f64> = (0..c).map(|i| params[0][i] / (params[3][i] + eps).sqrt()).collect();
+    let add: Vec<f64> = (0..c).map(|i| params[1][i] - params[2][i] * mul[i]).collect();
     per_channel_affine(ctx, node, x, &mul, &add)
 }
 
 /// `y[c] = x[c] · mul[c] + add[c]` over channel axis 1: folded into the producing Conv/Dense
 /// when possible, else an `Affine` op.
-fn per_channel_affine(
-    ctx: &mut Ctx,
-    node: &NodeProto,
-    x: TensorId,
-    mul: &[f64],
-    add: &[f64],
-) -> Result<()> {
+fn per_channel_affine(ctx: &mut Ctx, node: &NodeProto, x: TensorId, mul: &[f64], add: &[f64]) -> Result<()> {
     let xs = ctx.graph.tensors[x].shape.clone();
     let c = mul.len();
     if xs.len() < 2 || xs[1] != c {
-        return Err(unsupported(
-            node,
-            format!("per-channel constants of length {c} do not fit input {xs:?}"),
-        ));
+        return Err(unsupported(node, format!("per-channel constants of length {c} do not fit input {xs:?}")));
     }
     if foldable_into_last(ctx, node, x) {
         let last = ctx.graph.nodes.len() - 1;
-        if let FloatOp::Conv { weight, bias, .. } | FloatOp::Dense { weight, bias, .. } =
-            &mut ctx.graph.nodes[last].op
+        if let FloatOp::Conv { weight, bias, .. } | FloatOp::Dense { weight, bias, .. } = &mut ctx.graph.nodes[last].op
         {
             if bias.len() == c {
                 let per = weight.len() / c;
                 for o in 0..c {
-                    weight[o * per..(o + 1) * per]
-                        .iter_mut()
-                        .for_each(|w| *w *= mul[o]);
+                    weight[o * per..(o + 1) * per].iter_mut().for_each(|w| *w *= mul[o]);
                     bias[o] = bias[o] * mul[o] + add[o];
                 }
                 ctx.env.insert(node.output[0].clone(), Val::Tensor(x));
@@ -454,20 +336,10 @@ fn per_channel_affine(
         }
     }
     let inner: usize = xs[2..].iter().product();
-    let mul_full = (0..c)
-        .flat_map(|i| std::iter::repeat_n(mul[i], inner))
-        .collect();
-    let add_full = (0..c)
-        .flat_map(|i| std::iter::repeat_n(add[i], inner))
-        .collect();
-    ctx.push(
-        node,
-        FloatOp::Affine {
-            mul: mul_full,
-            add: add_full,
-        },
-        vec![x],
-    )?;
+    let per_channel =
+        |v: &[f64]| -> Vec<f64> { (0..xs[0] * c).flat_map(|i| std::iter::repeat_n(v[i % c], inner)).collect() };
+    let (mul_full, add_full) = (per_channel(mul), per_channel(add));
+    ctx.push(node, FloatOp::Affine { mul: mul_full, add: add_full }, vec![x])?;
     Ok(())
 }
 
@@ -506,31 +378,24 @@ fn binary(ctx: &mut Ctx, node: &NodeProto) -> Result<()> {
     match (ctx.val(node, 0)?, ctx.val(node, 1)?) {
         (Val::Tensor(a), Val::Tensor(b)) => {
             if op == "Mul" || op == "Div" {
-                return Err(unsupported(node, "a product or quotient of two computed tensors is not supported yet; one operand must be constant"));
+                return Err(unsupported(
+                    node,
+                    "a product or quotient of two computed tensors is not supported yet; one operand must be constant",
+                ));
             }
             if ctx.graph.tensors[a].shape != ctx.graph.tensors[b].shape {
                 return Err(unsupported(node, "both operands must have the same shape"));
             }
-            ctx.push(
-                node,
-                FloatOp::Add {
-                    subtract: op == "Sub",
-                },
-                vec![a, b],
-            )?;
+            ctx.push(node, FloatOp::Add { subtract: op == "Sub" }, vec![a, b])?;
             Ok(())
         }
-        (Val::Tensor(x), Val::Const { shape, data })
-        | (Val::Const { shape, data }, Val::Tensor(x)) => {
+        (Val::Tensor(x), Val::Const { shape, data }) | (Val::Const { shape, data }, Val::Tensor(x)) => {
             let x_first = matches!(ctx.val(node, 0)?, Val::Tensor(_));
             if ctx.graph.tensors[x].shape != out_shape {
-                return Err(unsupported(
-                    node,
-                    "the constant may not enlarge the computed operand by broadcasting",
-                ));
+                return Err(unsupported(node, "the constant may not enlarge the computed operand by broadcasting"));
             }
-            let c = broadcast(&data, &shape, &out_shape)
-                .ok_or_else(|| unsupported(node, "constant does not broadcast"))?;
+            let c =
+                broadcast(&data, &shape, &out_shape).ok_or_else(|| unsupported(node, "constant does not broadcast"))?;
             let n = c.len();
             let (mul, add): (Vec<f64>, Vec<f64>) = match (op, x_first) {
                 ("Add", _) => (vec![1.0; n], c),
@@ -543,19 +408,10 @@ fn binary(ctx: &mut Ctx, node: &NodeProto) -> Result<()> {
                     }
                     (c.iter().map(|v| 1.0 / v).collect(), vec![0.0; n])
                 }
-                _ => {
-                    return Err(unsupported(
-                        node,
-                        "division of a constant by a computed tensor is not supported",
-                    ))
-                }
+                _ => return Err(unsupported(node, "division of a constant by a computed tensor is not supported")),
             };
             // A bias add right after a dense layer folds into its bias.
-            if op != "Mul"
-                && op != "Div"
-                && mul.iter().all(|&m| m == 1.0)
-                && foldable_into_last(ctx, node, x)
-            {
+            if op != "Mul" && op != "Div" && mul.iter().all(|&m| m == 1.0) && foldable_into_last(ctx, node, x) {
                 let last = ctx.graph.nodes.len() - 1;
                 if let FloatOp::Dense { bias, outputs, .. } = &mut ctx.graph.nodes[last].op {
                     let row = &add[..*outputs];
@@ -570,9 +426,7 @@ fn binary(ctx: &mut Ctx, node: &NodeProto) -> Result<()> {
             ctx.push(node, FloatOp::Affine { mul, add }, vec![x])?;
             Ok(())
         }
-        (Val::Const { .. }, Val::Const { .. }) => {
-            Err(unsupported(node, "constant expression was not folded"))
-        }
+        (Val::Const { .. }, Val::Const { .. }) => Err(unsupported(node, "constant expression was not folded")),
     }
 }
 
@@ -583,24 +437,12 @@ fn softmax(ctx: &mut Ctx, node: &NodeProto) -> Result<()> {
     let axis = attrs::int(node, "axis", default);
     let axis = if axis < 0 { axis + rank } else { axis };
     if !(0..rank).contains(&axis) {
-        return Err(unsupported(
-            node,
-            format!("axis {axis} out of range for rank {rank}"),
-        ));
+        return Err(unsupported(node, format!("axis {axis} out of range for rank {rank}")));
     }
     if ctx.opset < 13 && axis != rank - 1 {
-        return Err(unsupported(
-            node,
-            "opset < 13 softmax over several axes is not supported",
-        ));
+        return Err(unsupported(node, "opset < 13 softmax over several axes is not supported"));
     }
-    ctx.push(
-        node,
-        FloatOp::Softmax {
-            axis: axis as usize,
-        },
-        vec![x],
-    )?;
+    ctx.push(node, FloatOp::Softmax { axis: axis as usize }, vec![x])?;
     Ok(())
 }
 
@@ -612,6 +454,25 @@ fn reshape(ctx: &mut Ctx, node: &NodeProto) -> Result<()> {
     }
     let map = (0..n as u32).map(|e| Some((0, e))).collect();
     ctx.push(node, FloatOp::Rewire { map }, vec![x])?;
+    Ok(())
+}
+
+/// Casts are value-preserving here (everything is float until quantization): a cast of a
+/// constant stays that constant, a cast of a computed tensor is the tensor itself.
+fn cast(ctx: &mut Ctx, node: &NodeProto) -> Result<()> {
+    let v = ctx.val(node, 0)?;
+    if let Val::Const { .. } = v {
+        ctx.env.insert(node.output[0].clone(), v);
+        return Ok(());
+    }
+    reshape(ctx, node)
+}
+
+/// Folds an elementwise function of a constant that tract left unfolded (a constant behind a
+/// `CastLike` of a computed tensor, as in ONNX function expansions).
+fn fold_unary(ctx: &mut Ctx, node: &NodeProto, f: fn(f64) -> f64) -> Result<()> {
+    let (shape, data) = constant(node, ctx.val(node, 0)?, "the operand")?;
+    ctx.env.insert(node.output[0].clone(), Val::Const { shape, data: data.into_iter().map(f).collect() });
     Ok(())
 }
 
@@ -643,25 +504,14 @@ fn transpose_map(shape: &[usize], perm: &[usize]) -> Vec<Option<(u32, u32)>> {
 fn transpose(ctx: &mut Ctx, node: &NodeProto) -> Result<()> {
     let x = tensor(node, ctx.val(node, 0)?, "the input")?;
     let shape = ctx.graph.tensors[x].shape.clone();
-    let perm: Vec<usize> = attrs::ints(node, "perm").map_or_else(
-        || (0..shape.len()).rev().collect(),
-        |p| p.iter().map(|&v| v as usize).collect(),
-    );
+    let perm: Vec<usize> = attrs::ints(node, "perm")
+        .map_or_else(|| (0..shape.len()).rev().collect(), |p| p.iter().map(|&v| v as usize).collect());
     let mut sorted = perm.clone();
     sorted.sort_unstable();
     if sorted != (0..shape.len()).collect::<Vec<_>>() {
-        return Err(unsupported(
-            node,
-            format!("perm {perm:?} is not a permutation"),
-        ));
+        return Err(unsupported(node, format!("perm {perm:?} is not a permutation")));
     }
-    ctx.push(
-        node,
-        FloatOp::Rewire {
-            map: transpose_map(&shape, &perm),
-        },
-        vec![x],
-    )?;
+    ctx.push(node, FloatOp::Rewire { map: transpose_map(&shape, &perm) }, vec![x])?;
     Ok(())
 }
 
@@ -672,11 +522,7 @@ fn concat(ctx: &mut Ctx, node: &NodeProto) -> Result<()> {
     let axis = (if axis < 0 { axis + rank } else { axis }) as usize;
     let mut ids = Vec::new();
     for ix in 0..node.input.len() {
-        ids.push(tensor(
-            node,
-            ctx.val(node, ix)?,
-            "every concatenated input",
-        )?);
+        ids.push(tensor(node, ctx.val(node, ix)?, "every concatenated input")?);
     }
     let outer: usize = out_shape[..axis].iter().product();
     let inner: usize = out_shape[axis + 1..].iter().product();
@@ -697,13 +543,7 @@ fn const_ints(ctx: &Ctx, node: &NodeProto, ix: usize, attr: &str) -> Result<Opti
     }
     match ctx.opt_val(node, ix)? {
         None => Ok(None),
-        Some(v) => Ok(Some(
-            constant(node, v, attr)?
-                .1
-                .iter()
-                .map(|&f| f as i64)
-                .collect(),
-        )),
+        Some(v) => Ok(Some(constant(node, v, attr)?.1.iter().map(|&f| f as i64).collect())),
     }
 }
 
@@ -713,19 +553,13 @@ fn slice(ctx: &mut Ctx, node: &NodeProto) -> Result<()> {
     let rank = shape.len();
     let starts = const_ints(ctx, node, 1, "starts")?.unwrap_or_default();
     let ends = const_ints(ctx, node, 2, "ends")?.unwrap_or_default();
-    let axes =
-        const_ints(ctx, node, 3, "axes")?.unwrap_or_else(|| (0..starts.len() as i64).collect());
+    let axes = const_ints(ctx, node, 3, "axes")?.unwrap_or_else(|| (0..starts.len() as i64).collect());
     let steps = const_ints(ctx, node, 4, "steps")?.unwrap_or_else(|| vec![1; starts.len()]);
     // Per axis: the input indices kept.
     let mut kept: Vec<Vec<usize>> = shape.iter().map(|&d| (0..d).collect()).collect();
     for (k, &axis) in axes.iter().enumerate() {
         let axis = if axis < 0 { axis + rank as i64 } else { axis } as usize;
-        let (dim, step) = (
-            *shape
-                .get(axis)
-                .ok_or_else(|| unsupported(node, "axis out of range"))? as i64,
-            steps[k],
-        );
+        let (dim, step) = (*shape.get(axis).ok_or_else(|| unsupported(node, "axis out of range"))? as i64, steps[k]);
         if step == 0 {
             return Err(unsupported(node, "step 0"));
         }
@@ -766,10 +600,7 @@ fn pad(ctx: &mut Ctx, node: &NodeProto) -> Result<()> {
     let x = tensor(node, ctx.val(node, 0)?, "the input")?;
     let mode = attrs::string(node, "mode", "constant")?;
     if mode != "constant" {
-        return Err(unsupported(
-            node,
-            format!("mode {mode}: only constant padding is supported"),
-        ));
+        return Err(unsupported(node, format!("mode {mode}: only constant padding is supported")));
     }
     let value = if ctx.opset < 11 {
         attrs::float(node, "value", 0.0)
@@ -790,14 +621,9 @@ fn pad(ctx: &mut Ctx, node: &NodeProto) -> Result<()> {
     let rank = shape.len();
     let pads = const_ints(ctx, node, 1, "pads")?.unwrap_or_default();
     if pads.len() != 2 * rank || pads.iter().any(|&p| p < 0) {
-        return Err(unsupported(
-            node,
-            format!("pads {pads:?}: need {} non-negative values", 2 * rank),
-        ));
+        return Err(unsupported(node, format!("pads {pads:?}: need {} non-negative values", 2 * rank)));
     }
-    let out_shape: Vec<usize> = (0..rank)
-        .map(|a| shape[a] + (pads[a] + pads[a + rank]) as usize)
-        .collect();
+    let out_shape: Vec<usize> = (0..rank).map(|a| shape[a] + (pads[a] + pads[a + rank]) as usize).collect();
     let in_strides = strides(&shape);
     let n: usize = out_shape.iter().product();
     let map = (0..n)
@@ -824,14 +650,8 @@ mod tests {
 
     #[test]
     fn broadcast_follows_numpy() {
-        assert_eq!(
-            broadcast(&[1.0, 2.0], &[2], &[2, 2]).unwrap(),
-            vec![1.0, 2.0, 1.0, 2.0]
-        );
-        assert_eq!(
-            broadcast(&[1.0, 2.0], &[2, 1], &[2, 2]).unwrap(),
-            vec![1.0, 1.0, 2.0, 2.0]
-        );
+        assert_eq!(broadcast(&[1.0, 2.0], &[2], &[2, 2]).unwrap(), vec![1.0, 2.0, 1.0, 2.0]);
+        assert_eq!(broadcast(&[1.0, 2.0], &[2, 1], &[2, 2]).unwrap(), vec![1.0, 1.0, 2.0, 2.0]);
         assert!(broadcast(&[1.0, 2.0, 3.0], &[3], &[2, 2]).is_none());
     }
 

@@ -22,17 +22,9 @@ pub fn calibrate(graph: &FloatGraph, samples: &[Vec<Vec<f64>>]) -> Result<Ranges
     }
     let per_sample = samples.par_iter().map(|s| {
         let values = run_float(graph, s)?;
-        Ok(values
-            .iter()
-            .map(|v| v.iter().fold(0.0f64, |m, x| m.max(x.abs())))
-            .collect::<Vec<_>>())
+        Ok(values.iter().map(|v| v.iter().fold(0.0f64, |m, x| m.max(x.abs()))).collect::<Vec<_>>())
     });
-    let max_abs = per_sample.try_reduce(
-        || vec![0.0; graph.tensors.len()],
-        |a, b| Ok(a.iter().zip(&b).map(|(x, y)| x.max(*y)).collect()),
-    )?;
-    Ok(Ranges {
-        max_abs,
-        samples: samples.len(),
-    })
+    let max_abs = per_sample
+        .try_reduce(|| vec![0.0; graph.tensors.len()], |a, b| Ok(a.iter().zip(&b).map(|(x, y)| x.max(*y)).collect()))?;
+    Ok(Ranges { max_abs, samples: samples.len() })
 }

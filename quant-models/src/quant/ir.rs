@@ -71,32 +71,13 @@ pub enum Activation {
 pub enum QOp {
     /// `acc[r, o] = bias[o] + Σ_i weight[o, i] · x[r, i]` over the last axis. The output is an
     /// accumulator at `frac(x) + weight_frac_bits`.
-    Dense {
-        weight: Vec<i64>,
-        bias: Vec<i64>,
-        inputs: usize,
-        outputs: usize,
-        weight_frac_bits: i32,
-        weight_bits: u32,
-    },
+    Dense { weight: Vec<i64>, bias: Vec<i64>, inputs: usize, outputs: usize, weight_frac_bits: i32, weight_bits: u32 },
     /// Grouped 2-D convolution of `[1, C, H, W]` with zero padding; accumulator output like `Dense`.
-    Conv {
-        weight: Vec<i64>,
-        bias: Vec<i64>,
-        window: Window2d,
-        group: usize,
-        weight_frac_bits: i32,
-        weight_bits: u32,
-    },
+    Conv { weight: Vec<i64>, bias: Vec<i64>, window: Window2d, group: usize, weight_frac_bits: i32, weight_bits: u32 },
     /// `t = floor((acc · mult + 2^(shift-1)) / 2^shift)` (round half up; no rounding when
     /// `shift = 0`), then `t` is clamped into `domain` (a saturation, counted and reported),
     /// then `y = activation(t)`. The output is an activation tensor.
-    Requant {
-        mult: i64,
-        shift: u32,
-        domain: (i64, i64),
-        activation: Activation,
-    },
+    Requant { mult: i64, shift: u32, domain: (i64, i64), activation: Activation },
     /// `acc = a · a_mult + b · b_mult` (multipliers align the two scales; negative subtracts).
     Add { a_mult: i64, b_mult: i64 },
     /// `acc = x · mul + add`, elementwise with per-element constants (Mul/Div/Add/Sub by a
@@ -106,10 +87,7 @@ pub enum QOp {
     MaxPool(Window2d),
     /// `y = floor((2·sum + n) / (2·n))` (sum of the window rounded half up to a mean), where `n`
     /// is the kernel area or, without `count_include_pad`, the taps inside the input.
-    AvgPool {
-        window: Window2d,
-        count_include_pad: bool,
-    },
+    AvgPool { window: Window2d, count_include_pad: bool },
     /// Along `axis`: `d = x - max`, `e = exp_table[min(-d, len-1)]`, `s = Σ e`,
     /// `y = floor((2·e·2^out_frac_bits + s) / (2·s))`. `exp_table[k] = round(exp(-k·2^-frac(x)) · 2^EXP_FRAC_BITS)`.
     Softmax { axis: usize, exp_table: Vec<i64> },
@@ -162,12 +140,7 @@ pub struct QuantConfig {
 
 impl Default for QuantConfig {
     fn default() -> Self {
-        QuantConfig {
-            weight_bits: 8,
-            activation_bits: 8,
-            table_bits: 10,
-            margin: 0.1,
-        }
+        QuantConfig { weight_bits: 8, activation_bits: 8, table_bits: 10, margin: 0.1 }
     }
 }
 

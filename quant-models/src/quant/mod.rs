@@ -6,9 +6,7 @@ mod quantize;
 mod tables;
 
 pub use calibrate::{calibrate, Ranges};
-pub use ir::{
-    signed_range, Activation, QNode, QOp, QTensor, QuantConfig, QuantModel, EXP_FRAC_BITS,
-};
+pub use ir::{signed_range, Activation, QNode, QOp, QTensor, QuantConfig, QuantModel, EXP_FRAC_BITS};
 pub use quantize::quantize;
 
 #[cfg(test)]

@@ -22,10 +22,7 @@ pub fn quantize(graph: &FloatGraph, ranges: &Ranges, config: QuantConfig) -> Res
         ("table_bits", config.table_bits),
     ] {
         if !(2..=24).contains(&bits) {
-            return Err(ModelError::format(
-                "quantization config",
-                format!("{what} = {bits} is outside 2..=24"),
-            ));
+            return Err(ModelError::format("quantization config", format!("{what} = {bits} is outside 2..=24")));
         }
     }
     let mut q = Quantizer {
@@ -52,11 +49,7 @@ pub fn quantize(graph: &FloatGraph, ranges: &Ranges, config: QuantConfig) -> Res
             q.node(index, node)?;
         }
     }
-    q.model.outputs = graph
-        .outputs
-        .iter()
-        .map(|&o| q.mapped(o))
-        .collect::<Result<_>>()?;
+    q.model.outputs = graph.outputs.iter().map(|&o| q.mapped(o)).collect::<Result<_>>()?;
     Ok(q.model)
 }
 
@@ -104,19 +97,8 @@ impl Quantizer<'_> {
         })
     }
 
-    fn push_tensor(
-        &mut self,
-        name: String,
-        shape: Vec<usize>,
-        frac_bits: i32,
-        bits: u32,
-    ) -> TensorId {
-        self.model.tensors.push(QTensor {
-            name,
-            shape,
-            frac_bits,
-            bits,
-        });
+    fn push_tensor(&mut self, name: String, shape: Vec<usize>, frac_bits: i32, bits: u32) -> TensorId {
+        self.model.tensors.push(QTensor { name, shape, frac_bits, bits });
         self.model.tensors.len() - 1
     }
 
@@ -130,12 +112,7 @@ impl Quantizer<'_> {
     }
 
     fn emit(&mut self, name: &str, op: QOp, inputs: Vec<TensorId>, output: TensorId) {
-        self.model.nodes.push(QNode {
-            name: name.to_string(),
-            op,
-            inputs,
-            output,
-        });
+        self.model.nodes.push(QNode { name: name.to_string(), op, inputs, output });
     }
 
     /// The activation that alone consumes `float_out`, if any: it is fused into the requant.
@@ -143,13 +120,8 @@ impl Quantizer<'_> {
         if self.graph.outputs.contains(&float_out) {
             return None;
         }
-        let mut consumers = self
-            .graph
-            .nodes
-            .iter()
-            .enumerate()
-            .skip(index + 1)
-            .filter(|(_, n)| n.inputs.contains(&float_out));
+        let mut consumers =
+            self.graph.nodes.iter().enumerate().skip(index + 1).filter(|(_, n)| n.inputs.contains(&float_out));
         let (ci, consumer) = consumers.next()?;
         match (consumers.next(), &consumer.op) {
             (None, FloatOp::Activation(f)) => Some((ci, *f)),
@@ -162,7 +134,9 @@ impl Quantizer<'_> {
         if bits > MAX_ACC_BITS {
             return Err(ModelError::OutOfRange {
                 tensor: node.name.clone(),
-                reason: format!("accumulator needs {bits} bits (limit {MAX_ACC_BITS}); use fewer weight or activation bits"),
+                reason: format!(
+                    "accumulator needs {bits} bits (limit {MAX_ACC_BITS}); use fewer weight or activation bits"
+                ),
             });
         }
         let shape = self.graph.tensors[node.output].shape.clone();
@@ -201,50 +175,26 @@ impl Quantizer<'_> {
                 let tb = self.config.table_bits;
                 let frac = frac_bits_for(self.ranges.max_abs[pre] * (1.0 + self.config.margin), tb);
                 let domain = signed_range(tb);
-                (
-                    frac,
-                    domain,
-                    Activation::Table {
-                        func: f,
-                        values: activation_table(f, domain, frac, out_frac, ab),
-                    },
-                )
+                (frac, domain, Activation::Table { func: f, values: activation_table(f, domain, frac, out_frac, ab) })
             }
         };
         let acc_t = &self.model.tensors[acc];
         let diff = acc_t.frac_bits - dom_frac;
-        let (mult, shift) = if diff >= 0 {
-            (1i64, diff as u32)
-        } else {
-            (1i64 << (-diff).min(62), 0)
-        };
+        let (mult, shift) = if diff >= 0 { (1i64, diff as u32) } else { (1i64 << (-diff).min(62), 0) };
         if diff < 0 && acc_t.bits + (-diff) as u32 > MAX_ACC_BITS {
             return Err(ModelError::OutOfRange {
                 tensor: name.to_string(),
                 reason: format!("rescale by 2^{} overflows", -diff),
             });
         }
-        self.emit(
-            name,
-            QOp::Requant {
-                mult,
-                shift,
-                domain,
-                activation,
-            },
-            vec![acc],
-            out,
-        );
+        self.emit(name, QOp::Requant { mult, shift, domain, activation }, vec![acc], out);
         Ok(())
     }
 
     fn weights(&self, values: &[f64]) -> (i32, Vec<i64>) {
         let max = values.iter().fold(0.0f64, |m, v| m.max(v.abs()));
         let frac = frac_bits_for(max, self.config.weight_bits);
-        (
-            frac,
-            quantize_values(values, frac, Some(self.config.weight_bits)),
-        )
+        (frac, quantize_values(values, frac, Some(self.config.weight_bits)))
     }
 
     fn node(&mut self, index: usize, node: &FloatNode) -> Result<()> {
@@ -252,21 +202,13 @@ impl Quantizer<'_> {
         let (x_frac, x_bits) = (self.model.tensors[x].frac_bits, self.model.tensors[x].bits);
         let x_max = 1i128 << (x_bits - 1);
         match &node.op {
-            FloatOp::Dense {
-                weight,
-                bias,
-                inputs,
-                outputs,
-            } => {
+            FloatOp::Dense { weight, bias, inputs, outputs } => {
                 let (wf, qw) = self.weights(weight);
                 let qb = quantize_values(bias, x_frac + wf, None);
                 let bound = (0..*outputs)
                     .map(|o| {
                         qb[o].abs() as i128
-                            + qw[o * inputs..(o + 1) * inputs]
-                                .iter()
-                                .map(|w| w.abs() as i128 * x_max)
-                                .sum::<i128>()
+                            + qw[o * inputs..(o + 1) * inputs].iter().map(|w| w.abs() as i128 * x_max).sum::<i128>()
                     })
                     .max()
                     .unwrap_or(0);
@@ -282,12 +224,7 @@ impl Quantizer<'_> {
                 self.emit(&node.name, op, vec![x], acc);
                 self.requant(index, node, acc)
             }
-            FloatOp::Conv {
-                weight,
-                bias,
-                window,
-                group,
-            } => {
+            FloatOp::Conv { weight, bias, window, group } => {
                 let (wf, qw) = self.weights(weight);
                 let qb = quantize_values(bias, x_frac + wf, None);
                 let per_out = qw.len() / qb.len().max(1);
@@ -296,10 +233,7 @@ impl Quantizer<'_> {
                     .enumerate()
                     .map(|(o, b)| {
                         b.abs() as i128
-                            + qw[o * per_out..(o + 1) * per_out]
-                                .iter()
-                                .map(|w| w.abs() as i128 * x_max)
-                                .sum::<i128>()
+                            + qw[o * per_out..(o + 1) * per_out].iter().map(|w| w.abs() as i128 * x_max).sum::<i128>()
                     })
                     .max()
                     .unwrap_or(0);
@@ -317,8 +251,7 @@ impl Quantizer<'_> {
             }
             FloatOp::Add { subtract } => {
                 let b = self.mapped(node.inputs[1])?;
-                let (b_frac, b_bits) =
-                    (self.model.tensors[b].frac_bits, self.model.tensors[b].bits);
+                let (b_frac, b_bits) = (self.model.tensors[b].frac_bits, self.model.tensors[b].bits);
                 let frac = x_frac.max(b_frac);
                 let a_mult = 1i64 << (frac - x_frac);
                 let b_mult = (1i64 << (frac - b_frac)) * if *subtract { -1 } else { 1 };
@@ -330,24 +263,15 @@ impl Quantizer<'_> {
             FloatOp::Affine { mul, add } => {
                 let (mf, qm) = self.weights(mul);
                 let qa = quantize_values(add, x_frac + mf, None);
-                let bound = qm
-                    .iter()
-                    .zip(&qa)
-                    .map(|(m, a)| m.abs() as i128 * x_max + a.abs() as i128)
-                    .max()
-                    .unwrap_or(0);
+                let bound =
+                    qm.iter().zip(&qa).map(|(m, a)| m.abs() as i128 * x_max + a.abs() as i128).max().unwrap_or(0);
                 let acc = self.accumulator(node, x_frac + mf, bound)?;
                 self.emit(&node.name, QOp::Affine { mul: qm, add: qa }, vec![x], acc);
                 self.requant(index, node, acc)
             }
             FloatOp::Activation(ActFn::Relu) => {
                 // ReLU of an activation keeps its scale: no table needed.
-                let op = QOp::Requant {
-                    mult: 1,
-                    shift: 0,
-                    domain: signed_range(x_bits),
-                    activation: Activation::Relu,
-                };
+                let op = QOp::Requant { mult: 1, shift: 0, domain: signed_range(x_bits), activation: Activation::Relu };
                 self.same_scale(node, op, vec![x])
             }
             FloatOp::Activation(f) => {
@@ -356,69 +280,28 @@ impl Quantizer<'_> {
                 let out = self.activation_tensor(node.output, ab);
                 let out_frac = self.model.tensors[out].frac_bits;
                 let domain = signed_range(x_bits);
-                let activation = Activation::Table {
-                    func: *f,
-                    values: activation_table(*f, domain, x_frac, out_frac, ab),
-                };
-                self.emit(
-                    &node.name,
-                    QOp::Requant {
-                        mult: 1,
-                        shift: 0,
-                        domain,
-                        activation,
-                    },
-                    vec![x],
-                    out,
-                );
+                let activation =
+                    Activation::Table { func: *f, values: activation_table(*f, domain, x_frac, out_frac, ab) };
+                self.emit(&node.name, QOp::Requant { mult: 1, shift: 0, domain, activation }, vec![x], out);
                 Ok(())
             }
             FloatOp::MaxPool(window) => self.same_scale(node, QOp::MaxPool(*window), vec![x]),
-            FloatOp::AvgPool {
-                window,
-                count_include_pad,
-            } => self.same_scale(
-                node,
-                QOp::AvgPool {
-                    window: *window,
-                    count_include_pad: *count_include_pad,
-                },
-                vec![x],
-            ),
+            FloatOp::AvgPool { window, count_include_pad } => {
+                self.same_scale(node, QOp::AvgPool { window: *window, count_include_pad: *count_include_pad }, vec![x])
+            }
             FloatOp::Softmax { axis } => {
                 let ab = self.config.activation_bits;
                 let exp_table = exp_table(x_frac, (1i64 << x_bits) - 1);
                 let info = &self.graph.tensors[node.output];
-                let out =
-                    self.push_tensor(info.name.clone(), info.shape.clone(), ab as i32 - 2, ab);
+                let out = self.push_tensor(info.name.clone(), info.shape.clone(), ab as i32 - 2, ab);
                 self.map[node.output] = Some(out);
-                self.emit(
-                    &node.name,
-                    QOp::Softmax {
-                        axis: *axis,
-                        exp_table,
-                    },
-                    vec![x],
-                    out,
-                );
+                self.emit(&node.name, QOp::Softmax { axis: *axis, exp_table }, vec![x], out);
                 Ok(())
             }
             FloatOp::Rewire { map } => {
-                let ins = node
-                    .inputs
-                    .iter()
-                    .map(|&i| self.mapped(i))
-                    .collect::<Result<Vec<_>>>()?;
-                let frac = ins
-                    .iter()
-                    .map(|&i| self.model.tensors[i].frac_bits)
-                    .min()
-                    .unwrap_or(0);
-                let bits = ins
-                    .iter()
-                    .map(|&i| self.model.tensors[i].bits)
-                    .max()
-                    .unwrap_or(self.config.activation_bits);
+                let ins = node.inputs.iter().map(|&i| self.mapped(i)).collect::<Result<Vec<_>>>()?;
+                let frac = ins.iter().map(|&i| self.model.tensors[i].frac_bits).min().unwrap_or(0);
+                let bits = ins.iter().map(|&i| self.model.tensors[i].bits).max().unwrap_or(self.config.activation_bits);
                 let mut aligned = Vec::with_capacity(ins.len());
                 for (k, &i) in ins.iter().enumerate() {
                     let t = self.model.tensors[i].clone();
@@ -427,19 +310,10 @@ impl Quantizer<'_> {
                         continue;
                     }
                     // Bring a finer input to the common (coarser) scale.
-                    let out = self.push_tensor(
-                        format!("{}:align{k}", node.name),
-                        t.shape.clone(),
-                        frac,
-                        t.bits,
-                    );
+                    let out = self.push_tensor(format!("{}:align{k}", node.name), t.shape.clone(), frac, t.bits);
                     let shift = (t.frac_bits - frac) as u32;
-                    let op = QOp::Requant {
-                        mult: 1,
-                        shift,
-                        domain: signed_range(t.bits),
-                        activation: Activation::Identity,
-                    };
+                    let op =
+                        QOp::Requant { mult: 1, shift, domain: signed_range(t.bits), activation: Activation::Identity };
                     self.emit(&format!("{}:align{k}", node.name), op, vec![i], out);
                     aligned.push(out);
                 }

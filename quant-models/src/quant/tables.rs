@@ -4,13 +4,7 @@ use super::ir::{signed_range, EXP_FRAC_BITS};
 use crate::graph::ActFn;
 
 /// `table[t - lo] = clamp(round(f(t · 2^-in_frac) · 2^out_frac))` for `t` in `domain`.
-pub fn activation_table(
-    f: ActFn,
-    domain: (i64, i64),
-    in_frac: i32,
-    out_frac: i32,
-    out_bits: u32,
-) -> Vec<i64> {
+pub fn activation_table(f: ActFn, domain: (i64, i64), in_frac: i32, out_frac: i32, out_bits: u32) -> Vec<i64> {
     let (lo, hi) = signed_range(out_bits);
     (domain.0..=domain.1)
         .map(|t| {
@@ -25,8 +19,7 @@ pub fn activation_table(
 pub fn exp_table(in_frac: i32, max_k: i64) -> Vec<i64> {
     let mut table = Vec::new();
     for k in 0..=max_k {
-        let v = ((-(k as f64) * (-(in_frac as f64)).exp2()).exp() * (EXP_FRAC_BITS as f64).exp2())
-            .round() as i64;
+        let v = ((-(k as f64) * (-(in_frac as f64)).exp2()).exp() * (EXP_FRAC_BITS as f64).exp2()).round() as i64;
         table.push(v);
         if v == 0 {
             break;

@@ -1,0 +1,85 @@
+//! The importer on fixtures and on bad input: patterns it must recognise, and clear errors
+//! (never a panic) for malformed files, unsupported ops and wrong inputs.
+
+use std::path::Path;
+
+use zkinfer_quant_models::compile::compile_onnx;
+use zkinfer_quant_models::graph::{ActFn, FloatOp};
+use zkinfer_quant_models::infer::run_float_inputs;
+use zkinfer_quant_models::onnx::{import_onnx, import_onnx_bytes, tract_reference};
+use zkinfer_quant_models::{ModelError, QuantConfig};
+
+fn fixture(name: &str) -> std::path::PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data").join(name)
+}
+
+fn shipped(model: &str) -> Vec<u8> {
+    std::fs::read(Path::new(env!("CARGO_MANIFEST_DIR")).join("models").join(model).join("model.onnx")).unwrap()
+}
+
+#[test]
+fn pytorch_erf_gelu_becomes_one_activation() {
+    let graph = import_onnx(&fixture("gelu_erf_pattern.onnx")).unwrap();
+    assert_eq!(graph.nodes.len(), 1, "{:?}", graph.nodes);
+    assert!(matches!(graph.nodes[0].op, FloatOp::Activation(ActFn::Gelu { tanh_approx: false })));
+    let bytes = std::fs::read(fixture("gelu_erf_pattern.onnx")).unwrap();
+    let x: Vec<f64> = (0..16).map(|i| (i as f64 - 8.0) / 3.0).collect();
+    let ours = zkinfer_quant_models::float_infer::run_float(&graph, &[x.clone()]).unwrap();
+    let theirs = tract_reference(&bytes, &[x], &[vec![1, 16]]).unwrap();
+    for (a, b) in ours[graph.outputs[0]].iter().zip(&theirs[0]) {
+        assert!((a - b).abs() < 1e-5, "{a} vs {b}");
+    }
+}
+
+#[test]
+fn zero_pad_before_conv_matches_tract() {
+    let bytes = std::fs::read(fixture("pad_conv.onnx")).unwrap();
+    let x: Vec<f64> = (0..50).map(|i| ((i * 7) % 11) as f64 / 5.0 - 1.0).collect();
+    let model = compile_onnx(&bytes, "pad_conv", &[vec![x.clone()]], QuantConfig::default()).unwrap();
+    let y = run_float_inputs(&model.quant, &[x.clone()]).unwrap().dequantized_outputs(&model.quant);
+    let reference = tract_reference(&bytes, &[x], &[vec![1, 2, 5, 5]]).unwrap();
+    let out = &model.quant.tensors[model.quant.outputs[0]];
+    let lsb = (-(out.frac_bits as f64)).exp2();
+    for (a, b) in y[0].iter().zip(&reference[0]) {
+        assert!((a - b).abs() <= 3.0 * lsb, "{a} vs {b} (lsb {lsb})");
+    }
+}
+
+#[test]
+fn truncated_and_garbage_onnx_are_malformed_errors() {
+    let bytes = shipped("digits-cnn");
+    for cut in [0, 10, bytes.len() / 2, bytes.len() - 3] {
+        let err = import_onnx_bytes(&bytes[..cut], "cut").unwrap_err();
+        assert!(matches!(err, ModelError::MalformedOnnx(_)), "cut at {cut}: {err}");
+    }
+    let err = import_onnx_bytes(b"definitely not protobuf \xff\xff\xff", "junk").unwrap_err();
+    assert!(matches!(err, ModelError::MalformedOnnx(_)), "{err}");
+}
+
+#[test]
+fn unsupported_op_is_named_with_node_and_list() {
+    use prost::Message;
+    use tract_onnx::pb::ModelProto;
+    let mut proto = ModelProto::decode(&shipped("digits-mlp")[..]).unwrap();
+    let graph = proto.graph.as_mut().unwrap();
+    let relu = graph.node.iter_mut().find(|n| n.op_type == "Relu").unwrap();
+    relu.op_type = "Hardmax".into();
+    let err = import_onnx_bytes(&proto.encode_to_vec(), "m").unwrap_err().to_string();
+    assert!(err.contains("Hardmax") && err.contains("relu1") && err.contains("Gemm"), "{err}");
+}
+
+#[test]
+fn wrong_length_nan_and_out_of_range_inputs() {
+    let bytes = shipped("digits-mlp");
+    let good = vec![vec![0.5; 64]];
+    let model = compile_onnx(&bytes, "m", &[good.clone()], QuantConfig::default()).unwrap();
+    let err = run_float_inputs(&model.quant, &[vec![0.5; 63]]).unwrap_err().to_string();
+    assert!(err.contains("expected 64 values"), "{err}");
+    let mut nan = good.clone();
+    nan[0][3] = f64::NAN;
+    assert!(run_float_inputs(&model.quant, &nan).unwrap_err().to_string().contains("non-finite"));
+    // Far outside the calibrated range: saturates, and says so.
+    let trace = run_float_inputs(&model.quant, &[vec![1e6; 64]]).unwrap();
+    assert!(trace.saturations.iter().any(|s| s.tensor == "input" && s.clamped == 64), "{:?}", trace.saturations);
+    assert!(matches!(compile_onnx(&bytes, "m", &[], QuantConfig::default()), Err(ModelError::EmptyCalibration)));
+}
