@@ -37,6 +37,14 @@ pub struct AccuracyReport {
     pub saturated_samples: usize,
 }
 
+/// One sample's float and integer results.
+struct SampleOutcome {
+    float_class: usize,
+    quant_class: usize,
+    errors: Vec<f64>,
+    saturated: bool,
+}
+
 fn argmax(v: &[f64]) -> usize {
     v.iter().enumerate().fold((0, f64::NEG_INFINITY), |(bi, bv), (i, &x)| if x > bv { (i, x) } else { (bi, bv) }).0
 }
@@ -95,21 +103,26 @@ pub fn accuracy(model: &CompiledModel, samples: &[Vec<Vec<f64>>], labels: &[usiz
             let trace = run_float_inputs(&model.quant, s)?;
             let quant_out = trace.dequantized_outputs(&model.quant).swap_remove(0);
             let errs: Vec<f64> = float_out.iter().zip(&quant_out).map(|(a, b)| (a - b).abs()).collect();
-            Ok((argmax(float_out), argmax(&quant_out), errs, !trace.saturations.is_empty()))
+            Ok(SampleOutcome {
+                float_class: argmax(float_out),
+                quant_class: argmax(&quant_out),
+                errors: errs,
+                saturated: !trace.saturations.is_empty(),
+            })
         })
         .collect::<Result<Vec<_>>>()?;
     let n = rows.len().max(1) as f64;
-    let all_errs: Vec<f64> = rows.iter().flat_map(|r| r.2.iter().copied()).collect();
-    let top1 = |pick: fn(&(usize, usize, Vec<f64>, bool)) -> usize| {
+    let all_errs: Vec<f64> = rows.iter().flat_map(|r| r.errors.iter().copied()).collect();
+    let top1 = |pick: fn(&SampleOutcome) -> usize| {
         (!labels.is_empty()).then(|| rows.iter().zip(labels).filter(|(r, &l)| pick(r) == l).count() as f64 / n)
     };
     Ok(AccuracyReport {
         samples: rows.len(),
-        argmax_agreement: rows.iter().filter(|r| r.0 == r.1).count() as f64 / n,
-        float_top1: top1(|r| r.0),
-        quant_top1: top1(|r| r.1),
+        argmax_agreement: rows.iter().filter(|r| r.float_class == r.quant_class).count() as f64 / n,
+        float_top1: top1(|r| r.float_class),
+        quant_top1: top1(|r| r.quant_class),
         max_abs_error: all_errs.iter().fold(0.0, |m: f64, &e| m.max(e)),
         mean_abs_error: all_errs.iter().sum::<f64>() / all_errs.len().max(1) as f64,
-        saturated_samples: rows.iter().filter(|r| r.3).count(),
+        saturated_samples: rows.iter().filter(|r| r.saturated).count(),
     })
 }

@@ -24,7 +24,7 @@ fn pytorch_erf_gelu_becomes_one_activation() {
     assert!(matches!(graph.nodes[0].op, FloatOp::Activation(ActFn::Gelu { tanh_approx: false })));
     let bytes = std::fs::read(fixture("gelu_erf_pattern.onnx")).unwrap();
     let x: Vec<f64> = (0..16).map(|i| (i as f64 - 8.0) / 3.0).collect();
-    let ours = zkinfer_quant_models::float_infer::run_float(&graph, &[x.clone()]).unwrap();
+    let ours = zkinfer_quant_models::float_infer::run_float(&graph, std::slice::from_ref(&x)).unwrap();
     let theirs = tract_reference(&bytes, &[x], &[vec![1, 16]]).unwrap();
     for (a, b) in ours[graph.outputs[0]].iter().zip(&theirs[0]) {
         assert!((a - b).abs() < 1e-5, "{a} vs {b}");
@@ -36,7 +36,7 @@ fn zero_pad_before_conv_matches_tract() {
     let bytes = std::fs::read(fixture("pad_conv.onnx")).unwrap();
     let x: Vec<f64> = (0..50).map(|i| ((i * 7) % 11) as f64 / 5.0 - 1.0).collect();
     let model = compile_onnx(&bytes, "pad_conv", &[vec![x.clone()]], QuantConfig::default()).unwrap();
-    let y = run_float_inputs(&model.quant, &[x.clone()]).unwrap().dequantized_outputs(&model.quant);
+    let y = run_float_inputs(&model.quant, std::slice::from_ref(&x)).unwrap().dequantized_outputs(&model.quant);
     let reference = tract_reference(&bytes, &[x], &[vec![1, 2, 5, 5]]).unwrap();
     let out = &model.quant.tensors[model.quant.outputs[0]];
     let lsb = (-(out.frac_bits as f64)).exp2();
@@ -72,7 +72,7 @@ fn unsupported_op_is_named_with_node_and_list() {
 fn wrong_length_nan_and_out_of_range_inputs() {
     let bytes = shipped("digits-mlp");
     let good = vec![vec![0.5; 64]];
-    let model = compile_onnx(&bytes, "m", &[good.clone()], QuantConfig::default()).unwrap();
+    let model = compile_onnx(&bytes, "m", std::slice::from_ref(&good), QuantConfig::default()).unwrap();
     let err = run_float_inputs(&model.quant, &[vec![0.5; 63]]).unwrap_err().to_string();
     assert!(err.contains("expected 64 values"), "{err}");
     let mut nan = good.clone();

@@ -85,7 +85,7 @@ fn check(name: &str, dynamic: usize) {
     }
 
     let config = QuantConfig::default();
-    let ranges = calibrate(&graph, &[case.inputs.clone()]).unwrap();
+    let ranges = calibrate(&graph, std::slice::from_ref(&case.inputs)).unwrap();
     let model = quantize(&graph, &ranges, config).unwrap();
     let trace = run_float_inputs(&model, &case.inputs).unwrap();
     assert!(
@@ -104,7 +104,11 @@ fn check(name: &str, dynamic: usize) {
     assert!(worst <= tolerance, "{name}: integer output off by {worst} > {tolerance}");
 }
 
-macro_rules! node_tests {
+#[allow(non_snake_case)] // test names are the ONNX node-test folder names
+mod cases {
+    use super::check;
+
+    macro_rules! node_tests {
     ($($test:ident: $dynamic:expr,)*) => {$(
         #[test]
         fn $test() {
@@ -113,58 +117,59 @@ macro_rules! node_tests {
     )*};
 }
 
-node_tests! {
-    test_gemm_all_attributes: 1,
-    test_gemm_alpha: 1,
-    test_gemm_beta: 1,
-    test_gemm_default_matrix_bias: 1,
-    test_gemm_default_vector_bias: 1,
-    test_gemm_default_no_bias: 1,
-    test_gemm_transposeB: 1,
-    test_matmul_2d: 1,
-    test_conv_with_strides_padding: 1,
-    test_conv_with_strides_no_padding: 1,
-    test_conv_with_strides_and_asymmetric_padding: 1,
-    test_conv_with_autopad_same: 1,
-    test_relu: 1,
-    test_leakyrelu: 1,
-    test_leakyrelu_default: 1,
-    test_clip: 1,
-    test_clip_splitbounds: 1,
-    test_sigmoid: 1,
-    test_tanh: 1,
-    test_gelu_default_2: 1,
-    test_gelu_tanh_2: 1,
-    test_maxpool_2d_default: 1,
-    test_maxpool_2d_pads: 1,
-    test_maxpool_2d_strides: 1,
-    test_maxpool_2d_dilations: 1,
-    test_maxpool_2d_same_upper: 1,
-    test_averagepool_2d_default: 1,
-    test_averagepool_2d_pads: 1,
-    test_averagepool_2d_pads_count_include_pad: 1,
-    test_averagepool_2d_strides: 1,
-    test_averagepool_2d_same_lower: 1,
-    test_globalaveragepool: 1,
-    test_batchnorm_example: 1,
-    test_batchnorm_epsilon: 1,
-    test_add: 2,
-    test_sub: 2,
-    test_add_bcast: 1,
-    test_mul: 1,
-    test_div: 1,
-    test_softmax_axis_0: 1,
-    test_softmax_axis_1: 1,
-    test_softmax_axis_2: 1,
-    test_softmax_example: 1,
-    test_flatten_axis1: 1,
-    test_flatten_default_axis: 1,
-    test_reshape_reordered_all_dims: 1,
-    test_reshape_negative_dim: 1,
-    test_transpose_default: 1,
-    test_transpose_all_permutations_4: 1,
-    test_squeeze: 1,
-    test_unsqueeze_two_axes: 1,
-    test_concat_3d_axis_1: 2,
-    test_slice: 1,
+    node_tests! {
+        test_gemm_all_attributes: 1,
+        test_gemm_alpha: 1,
+        test_gemm_beta: 1,
+        test_gemm_default_matrix_bias: 1,
+        test_gemm_default_vector_bias: 1,
+        test_gemm_default_no_bias: 1,
+        test_gemm_transposeB: 1,
+        test_matmul_2d: 1,
+        test_conv_with_strides_padding: 1,
+        test_conv_with_strides_no_padding: 1,
+        test_conv_with_strides_and_asymmetric_padding: 1,
+        test_conv_with_autopad_same: 1,
+        test_relu: 1,
+        test_leakyrelu: 1,
+        test_leakyrelu_default: 1,
+        test_clip: 1,
+        test_clip_splitbounds: 1,
+        test_sigmoid: 1,
+        test_tanh: 1,
+        test_gelu_default_2: 1,
+        test_gelu_tanh_2: 1,
+        test_maxpool_2d_default: 1,
+        test_maxpool_2d_pads: 1,
+        test_maxpool_2d_strides: 1,
+        test_maxpool_2d_dilations: 1,
+        test_maxpool_2d_same_upper: 1,
+        test_averagepool_2d_default: 1,
+        test_averagepool_2d_pads: 1,
+        test_averagepool_2d_pads_count_include_pad: 1,
+        test_averagepool_2d_strides: 1,
+        test_averagepool_2d_same_lower: 1,
+        test_globalaveragepool: 1,
+        test_batchnorm_example: 1,
+        test_batchnorm_epsilon: 1,
+        test_add: 2,
+        test_sub: 2,
+        test_add_bcast: 1,
+        test_mul: 1,
+        test_div: 1,
+        test_softmax_axis_0: 1,
+        test_softmax_axis_1: 1,
+        test_softmax_axis_2: 1,
+        test_softmax_example: 1,
+        test_flatten_axis1: 1,
+        test_flatten_default_axis: 1,
+        test_reshape_reordered_all_dims: 1,
+        test_reshape_negative_dim: 1,
+        test_transpose_default: 1,
+        test_transpose_all_permutations_4: 1,
+        test_squeeze: 1,
+        test_unsqueeze_two_axes: 1,
+        test_concat_3d_axis_1: 2,
+        test_slice: 1,
+    }
 }

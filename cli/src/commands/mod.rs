@@ -1,9 +1,11 @@
 //! One module per subcommand.
 
 pub mod accuracy;
+pub mod demo;
 pub mod inspect;
 pub mod quantize;
 pub mod run;
+pub mod synth;
 
 use zkinfer_quant_models::QuantConfig;
 

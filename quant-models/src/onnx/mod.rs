@@ -6,7 +6,9 @@ mod attrs;
 mod gelu;
 mod import;
 mod reference;
+mod synth;
 mod translate;
 
 pub use import::{import_onnx, import_onnx_bytes, unsupported_ops, SUPPORTED_OPS};
 pub use reference::tract_reference;
+pub use synth::{synth_inputs, synth_onnx, SplitMix64, SynthSpec};

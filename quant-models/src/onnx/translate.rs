@@ -403,7 +403,7 @@ fn binary(ctx: &mut Ctx, node: &NodeProto) -> Result<()> {
                 ("Sub", false) => (vec![-1.0; n], c),
                 ("Mul", _) => (c, vec![0.0; n]),
                 ("Div", true) => {
-                    if c.iter().any(|&v| v == 0.0) {
+                    if c.contains(&0.0) {
                         return Err(unsupported(node, "division by zero"));
                     }
                     (c.iter().map(|v| 1.0 / v).collect(), vec![0.0; n])
