@@ -151,7 +151,8 @@ impl FloatGraph {
         self.tensors.len() - 1
     }
 
-    /// Adds a node producing a new tensor of `shape`; returns the output tensor.
+    /// Adds a node producing a new tensor of `shape`, after checking that the op's constants and
+    /// the shapes agree (so no kernel can index out of bounds later); returns the output tensor.
     pub fn add_node(
         &mut self,
         name: &str,
@@ -159,10 +160,75 @@ impl FloatGraph {
         inputs: Vec<TensorId>,
         out_name: &str,
         shape: Vec<usize>,
-    ) -> TensorId {
+    ) -> crate::Result<TensorId> {
+        self.check_node(&op, &inputs, &shape).map_err(|reason| crate::ModelError::UnsupportedUse {
+            node: name.to_string(),
+            op: op.name().to_string(),
+            reason,
+        })?;
         let output = self.add_tensor(out_name, shape);
         self.nodes.push(FloatNode { name: name.to_string(), op, inputs, output });
-        output
+        Ok(output)
+    }
+
+    fn check_node(&self, op: &FloatOp, inputs: &[TensorId], out: &[usize]) -> std::result::Result<(), String> {
+        let shapes: Vec<&[usize]> = inputs.iter().map(|&i| self.tensors[i].shape.as_slice()).collect();
+        let x = *shapes.first().ok_or("no input")?;
+        let (x_len, out_len) = (x.iter().product::<usize>(), out.iter().product::<usize>());
+        let fail = |what: String| Err(format!("{what} (input {x:?}, output {out:?})"));
+        match op {
+            FloatOp::Dense { weight, bias, inputs: k, outputs: n } => {
+                if x.last() != Some(k) || out.last() != Some(n) || x_len / k.max(&1) != out_len / n.max(&1) {
+                    return fail(format!("dense layer {k} → {n} does not fit"));
+                }
+                if weight.len() != k * n || bias.len() != *n {
+                    return fail(format!("{} weights and {} biases for {k} → {n}", weight.len(), bias.len()));
+                }
+            }
+            FloatOp::Conv { weight, bias, window, group } => {
+                let c_out = bias.len();
+                let per = window.kernel[0] * window.kernel[1];
+                if x.len() != 4 || out.len() != 4 || *group == 0 || x[1] % group != 0 || c_out % group != 0 {
+                    return fail(format!("convolution with group {group} does not fit"));
+                }
+                if weight.len() != c_out * (x[1] / group) * per || out[1] != c_out {
+                    return fail(format!("{} weights and {c_out} biases do not fit", weight.len()));
+                }
+                if window.output_hw(x[2], x[3]) != Some((out[2], out[3])) {
+                    return fail("window does not fit".into());
+                }
+            }
+            FloatOp::MaxPool(window) | FloatOp::AvgPool { window, .. } => {
+                if x.len() != 4
+                    || out.len() != 4
+                    || out[1] != x[1]
+                    || window.output_hw(x[2], x[3]) != Some((out[2], out[3]))
+                {
+                    return fail("pooling window does not fit".into());
+                }
+            }
+            FloatOp::Activation(_) | FloatOp::Softmax { .. } if x_len != out_len => {
+                return fail("length changes".into())
+            }
+            FloatOp::Softmax { axis } if *axis >= x.len() => return fail(format!("axis {axis}")),
+            FloatOp::Add { .. } if shapes.len() != 2 || shapes[1] != x || out != x => {
+                return fail("operands and output must have one shape".into())
+            }
+            FloatOp::Affine { mul, add } if mul.len() != x_len || add.len() != x_len || out_len != x_len => {
+                return fail("constants do not match the input".into())
+            }
+            FloatOp::Rewire { map } => {
+                if map.len() != out_len {
+                    return fail(format!("{} map entries", map.len()));
+                }
+                let lens: Vec<usize> = shapes.iter().map(|s| s.iter().product()).collect();
+                if map.iter().flatten().any(|&(k, e)| lens.get(k as usize).is_none_or(|&l| e as usize >= l)) {
+                    return fail("map reads outside its inputs".into());
+                }
+            }
+            _ => {}
+        }
+        Ok(())
     }
 
     /// Number of weights and biases.

@@ -83,3 +83,25 @@ fn wrong_length_nan_and_out_of_range_inputs() {
     assert!(trace.saturations.iter().any(|s| s.tensor == "input" && s.clamped == 64), "{:?}", trace.saturations);
     assert!(matches!(compile_onnx(&bytes, "m", &[], QuantConfig::default()), Err(ModelError::EmptyCalibration)));
 }
+
+#[test]
+fn corrupted_onnx_bytes_never_panic() {
+    use zkinfer_quant_models::onnx::SplitMix64;
+    let original = shipped("digits-cnn");
+    let mut rng = SplitMix64::new(3);
+    let mut rejected = 0;
+    for _ in 0..300 {
+        let mut bytes = original.clone();
+        for _ in 0..4 {
+            let at = (rng.uniform(0.0, bytes.len() as f64)) as usize;
+            bytes[at] = rng.uniform(0.0, 256.0) as u8;
+        }
+        let outcome = std::panic::catch_unwind(|| import_onnx_bytes(&bytes, "corrupt").map(|g| g.nodes.len()));
+        match outcome {
+            Err(_) => panic!("import panicked on corrupted bytes"),
+            Ok(Err(_)) => rejected += 1,
+            Ok(Ok(_)) => {} // a flip inside a weight's value is still a valid model
+        }
+    }
+    assert!(rejected > 0, "no corruption was detected at all");
+}

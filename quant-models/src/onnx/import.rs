@@ -120,7 +120,7 @@ impl Ctx {
     pub fn push(&mut self, node: &NodeProto, op: crate::graph::FloatOp, inputs: Vec<TensorId>) -> Result<TensorId> {
         let out = &node.output[0];
         let shape = self.shape(out)?;
-        let id = self.graph.add_node(&node_name(node), op, inputs, out, shape);
+        let id = self.graph.add_node(&node_name(node), op, inputs, out, shape)?;
         self.env.insert(out.clone(), Val::Tensor(id));
         Ok(id)
     }

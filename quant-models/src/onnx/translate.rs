@@ -78,7 +78,7 @@ pub(super) fn emit_gelu(ctx: &mut Ctx, node: &NodeProto, x: &str, out: &str) -> 
         vec![input],
         out,
         shape,
-    );
+    )?;
     ctx.env.insert(out.to_string(), Val::Tensor(id));
     Ok(())
 }
@@ -127,7 +127,7 @@ fn gemm(ctx: &mut Ctx, node: &NodeProto) -> Result<()> {
             vec![x],
             &name,
             vec![xs[1], xs[0]],
-        );
+        )?;
     }
     let (bshape, b) = constant(node, ctx.val(node, 1)?, "Gemm's B")?;
     if bshape.len() != 2 {
@@ -159,7 +159,7 @@ fn gemm(ctx: &mut Ctx, node: &NodeProto) -> Result<()> {
     // A C that differs between rows is no bias: add it after the product.
     let name = format!("{}:product", node_name(node));
     let dense = FloatOp::Dense { weight, bias: vec![0.0; outputs], inputs, outputs };
-    let y = ctx.graph.add_node(&name, dense, vec![x], &name, out_shape.clone());
+    let y = ctx.graph.add_node(&name, dense, vec![x], &name, out_shape.clone())?;
     ctx.push(node, FloatOp::Affine { mul: vec![1.0; c.len()], add: c }, vec![y])?;
     Ok(())
 }
@@ -186,10 +186,10 @@ fn matmul(ctx: &mut Ctx, node: &NodeProto) -> Result<()> {
                 vec![x],
                 &format!("{name}:in_t"),
                 vec![xs[1], xs[0]],
-            );
+            )?;
             let (outputs, inputs) = (shape[0], shape[1]);
             let dense = FloatOp::Dense { weight: data, bias: vec![0.0; outputs], inputs, outputs };
-            let y = ctx.graph.add_node(&name, dense, vec![xt], &format!("{name}:out_t"), vec![xs[1], outputs]);
+            let y = ctx.graph.add_node(&name, dense, vec![xt], &format!("{name}:out_t"), vec![xs[1], outputs])?;
             ctx.push(node, FloatOp::Rewire { map: transpose_map(&[xs[1], outputs], &[1, 0]) }, vec![y])?;
             Ok(())
         }
