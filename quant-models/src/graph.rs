@@ -198,14 +198,13 @@ impl FloatGraph {
                     return fail("window does not fit".into());
                 }
             }
-            FloatOp::MaxPool(window) | FloatOp::AvgPool { window, .. } => {
+            FloatOp::MaxPool(window) | FloatOp::AvgPool { window, .. }
                 if x.len() != 4
                     || out.len() != 4
                     || out[1] != x[1]
-                    || window.output_hw(x[2], x[3]) != Some((out[2], out[3]))
-                {
-                    return fail("pooling window does not fit".into());
-                }
+                    || window.output_hw(x[2], x[3]) != Some((out[2], out[3])) =>
+            {
+                return fail("pooling window does not fit".into());
             }
             FloatOp::Activation(_) | FloatOp::Softmax { .. } if x_len != out_len => {
                 return fail("length changes".into())
