@@ -203,51 +203,26 @@ impl Quantizer<'_> {
         let x_max = 1i128 << (x_bits - 1);
         match &node.op {
             FloatOp::Dense { weight, bias, inputs, outputs } => {
-                let (wf, qw) = self.weights(weight);
-                let qb = quantize_values(bias, x_frac + wf, None);
-                let bound = (0..*outputs)
-                    .map(|o| {
-                        qb[o].abs() as i128
-                            + qw[o * inputs..(o + 1) * inputs].iter().map(|w| w.abs() as i128 * x_max).sum::<i128>()
-                    })
-                    .max()
-                    .unwrap_or(0);
-                let acc = self.accumulator(node, x_frac + wf, bound)?;
-                let op = QOp::Dense {
-                    weight: qw,
-                    bias: qb,
-                    inputs: *inputs,
-                    outputs: *outputs,
-                    weight_frac_bits: wf,
-                    weight_bits: self.config.weight_bits,
-                };
-                self.emit(&node.name, op, vec![x], acc);
-                self.requant(index, node, acc)
+                let (inputs, outputs, wb) = (*inputs, *outputs, self.config.weight_bits);
+                self.linear(index, node, x, weight, bias, |weight, bias, weight_frac_bits| QOp::Dense {
+                    weight,
+                    bias,
+                    inputs,
+                    outputs,
+                    weight_frac_bits,
+                    weight_bits: wb,
+                })
             }
             FloatOp::Conv { weight, bias, window, group } => {
-                let (wf, qw) = self.weights(weight);
-                let qb = quantize_values(bias, x_frac + wf, None);
-                let per_out = qw.len() / qb.len().max(1);
-                let bound = qb
-                    .iter()
-                    .enumerate()
-                    .map(|(o, b)| {
-                        b.abs() as i128
-                            + qw[o * per_out..(o + 1) * per_out].iter().map(|w| w.abs() as i128 * x_max).sum::<i128>()
-                    })
-                    .max()
-                    .unwrap_or(0);
-                let acc = self.accumulator(node, x_frac + wf, bound)?;
-                let op = QOp::Conv {
-                    weight: qw,
-                    bias: qb,
-                    window: *window,
-                    group: *group,
-                    weight_frac_bits: wf,
-                    weight_bits: self.config.weight_bits,
-                };
-                self.emit(&node.name, op, vec![x], acc);
-                self.requant(index, node, acc)
+                let (window, group, wb) = (*window, *group, self.config.weight_bits);
+                self.linear(index, node, x, weight, bias, |weight, bias, weight_frac_bits| QOp::Conv {
+                    weight,
+                    bias,
+                    window,
+                    group,
+                    weight_frac_bits,
+                    weight_bits: wb,
+                })
             }
             FloatOp::Add { subtract } => {
                 let b = self.mapped(node.inputs[1])?;
@@ -326,6 +301,35 @@ impl Quantizer<'_> {
         }
     }
 
+    /// A dot-product op (dense or convolution): quantize weights and bias, bound the accumulator
+    /// from the actual weights (`|bias| + Σ|w| · max|x|` per output), then requantize.
+    fn linear(
+        &mut self,
+        index: usize,
+        node: &FloatNode,
+        x: TensorId,
+        weight: &[f64],
+        bias: &[f64],
+        make_op: impl FnOnce(Vec<i64>, Vec<i64>, i32) -> QOp,
+    ) -> Result<()> {
+        let (x_frac, x_bits) = (self.model.tensors[x].frac_bits, self.model.tensors[x].bits);
+        let (wf, qw) = self.weights(weight);
+        let qb = quantize_values(bias, x_frac + wf, None);
+        let per_out = qw.len() / qb.len().max(1);
+        let bound = qw
+            .chunks(per_out.max(1))
+            .zip(&qb)
+            .map(|(row, b)| {
+                let weight_sum: i128 = row.iter().map(|w| w.unsigned_abs() as i128).sum();
+                b.unsigned_abs() as i128 + (weight_sum << (x_bits - 1))
+            })
+            .max()
+            .unwrap_or(0);
+        let acc = self.accumulator(node, x_frac + wf, bound)?;
+        self.emit(&node.name, make_op(qw, qb, wf), vec![x], acc);
+        self.requant(index, node, acc)
+    }
+
     /// Ops whose output keeps the input's scale and width (pools).
     fn same_scale(&mut self, node: &FloatNode, op: QOp, inputs: Vec<TensorId>) -> Result<()> {
         let x = &self.model.tensors[inputs[0]];
@@ -341,6 +345,26 @@ impl Quantizer<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn accumulator_width_is_bounded_by_actual_weights() {
+        let mut g = FloatGraph::default();
+        let x = g.add_tensor("x", vec![1, 2]);
+        g.inputs.push(x);
+        let dense = FloatOp::Dense { weight: vec![1.0, -0.5], bias: vec![0.25], inputs: 2, outputs: 1 };
+        let y = g.add_node("fc", dense, vec![x], "y", vec![1, 1]).unwrap();
+        g.outputs.push(y);
+        let ranges = Ranges { max_abs: vec![1.0, 1.5], samples: 1 };
+        let config = QuantConfig { margin: 0.0, ..QuantConfig::default() };
+        let m = quantize(&g, &ranges, config).unwrap();
+        // x: frac 6, |x| ≤ 128; w = [64, -32] at frac 6; bias 0.25 at frac 12 = 1024.
+        let QOp::Dense { weight, bias, .. } = &m.nodes[0].op else { panic!("{:?}", m.nodes[0].op) };
+        assert_eq!((weight.as_slice(), bias.as_slice()), (&[64, -32][..], &[1024][..]));
+        // |acc| ≤ 1024 + 96 · 128 = 13312 < 2^14: 15 signed bits.
+        let acc = &m.tensors[m.nodes[0].output];
+        assert_eq!((acc.frac_bits, acc.bits), (12, 15));
+        assert!(matches!(m.nodes[1].op, QOp::Requant { shift: 6, .. }), "{:?}", m.nodes[1].op);
+    }
 
     #[test]
     fn frac_bits_keep_the_maximum_in_range() {
