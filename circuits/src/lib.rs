@@ -1,4 +1,10 @@
 //! halo2 chips per operation and the circuit built from a quantized model.
 //!
-//! Filled by the proving work: it reads only `zkinfer_quant_models::QuantModel` (never ONNX) and
-//! does no I/O. This crate is empty until then so the workspace layout is fixed from the start.
+//! Reads only `zkinfer_quant_models::QuantModel` and its integer trace (never ONNX) and does no
+//! I/O. Chips follow the halo2 pattern: a config with its columns and constraints, an `assign`
+//! that lays out a witness computed from the trace, and MockProver tests that show honest
+//! assignments pass and tampered ones fail.
+
+pub mod chips;
+pub mod field;
+pub mod table;

@@ -206,6 +206,14 @@ impl FloatGraph {
             {
                 return fail("pooling window does not fit".into());
             }
+            FloatOp::AvgPool { window, .. }
+                if window.pads[0] >= window.kernel[0]
+                    || window.pads[2] >= window.kernel[0]
+                    || window.pads[1] >= window.kernel[1]
+                    || window.pads[3] >= window.kernel[1] =>
+            {
+                return fail("padding as large as the kernel leaves windows with no input".into());
+            }
             FloatOp::Activation(_) | FloatOp::Softmax { .. } if x_len != out_len => {
                 return fail("length changes".into())
             }

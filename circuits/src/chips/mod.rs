@@ -1,0 +1,3 @@
+//! One chip per op family.
+
+pub mod requant;
