@@ -1,3 +1,4 @@
 //! One chip per op family.
 
+pub mod dense;
 pub mod requant;
