@@ -164,6 +164,7 @@ mod tests {
     use halo2_proofs::plonk::{Circuit, Instance};
 
     use super::*;
+    use crate::chips::test_support::{assign_inputs, io_columns};
 
     #[derive(Clone)]
     struct TestCircuit {
@@ -195,25 +196,12 @@ mod tests {
         }
 
         fn configure(meta: &mut ConstraintSystem<Fr>) -> TestConfig {
-            let input = meta.advice_column();
-            meta.enable_equality(input);
-            let out = meta.instance_column();
-            meta.enable_equality(out);
+            let (input, out) = io_columns(meta);
             TestConfig { input, out, dense: DenseConfig::configure(meta, SHAPE) }
         }
 
         fn synthesize(&self, config: TestConfig, mut layouter: impl Layouter<Fr>) -> Result<(), Error> {
-            let inputs = layouter.assign_region(
-                || "inputs",
-                |mut region| {
-                    Ok(self
-                        .x
-                        .iter()
-                        .enumerate()
-                        .map(|(i, &v)| region.assign_advice(config.input, i, Value::known(fe(v))).cell())
-                        .collect::<Vec<_>>())
-                },
-            )?;
+            let inputs = assign_inputs(&mut layouter, config.input, &self.x)?;
             // The witness comes from `witness_weight`; the fixed columns get `weight`.
             let honest =
                 DenseJob { inputs: &inputs, input_values: &self.x, weight: &self.witness_weight, bias: &self.bias };

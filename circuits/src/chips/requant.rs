@@ -147,6 +147,7 @@ mod tests {
     use zkinfer_quant_models::quant::{signed_range, Activation};
 
     use super::*;
+    use crate::chips::test_support::{assign_inputs, io_columns};
     use crate::table::LookupTable;
 
     /// Free accumulators → requant → outputs in the instance column.
@@ -178,26 +179,13 @@ mod tests {
 
         fn configure(meta: &mut ConstraintSystem<Fr>) -> TestConfig {
             let table = TableConfig::configure(meta);
-            let input = meta.advice_column();
-            meta.enable_equality(input);
-            let out = meta.instance_column();
-            meta.enable_equality(out);
+            let (input, out) = io_columns(meta);
             TestConfig { input, out, requant: RequantConfig::configure(meta, table), table }
         }
 
         fn synthesize(&self, config: TestConfig, mut layouter: impl Layouter<Fr>) -> Result<(), Error> {
             self.table.assign(&mut layouter, config.table)?;
-            let inputs = layouter.assign_region(
-                || "inputs",
-                |mut region| {
-                    Ok(self
-                        .inputs
-                        .iter()
-                        .enumerate()
-                        .map(|(i, &v)| region.assign_advice(config.input, i, Value::known(fe(v))).cell())
-                        .collect::<Vec<_>>())
-                },
-            )?;
+            let inputs = assign_inputs(&mut layouter, config.input, &self.inputs)?;
             let outputs = config.requant.assign(&mut layouter, self.params, &inputs, &self.rows)?;
             for (i, cell) in outputs.into_iter().enumerate() {
                 layouter.constrain_instance(cell, config.out, i);
