@@ -7,4 +7,5 @@
 
 pub mod chips;
 pub mod field;
+pub mod model;
 pub mod table;

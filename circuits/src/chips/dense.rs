@@ -26,6 +26,14 @@ pub struct DenseShape {
     pub outputs: usize,
 }
 
+impl Default for DenseShape {
+    /// 8 inputs × 4 outputs per row: a middle point of the prototype's measurements; the planner
+    /// will choose per model from a cost model.
+    fn default() -> Self {
+        DenseShape { width: 8, outputs: 4 }
+    }
+}
+
 /// Columns and constraints of the dense chip.
 #[derive(Clone, Debug)]
 pub struct DenseConfig {
@@ -107,9 +115,17 @@ impl DenseConfig {
         sums
     }
 
-    /// Lays out one dot-product job with its running sums (from [`DenseConfig::witness`]);
-    /// returns one accumulator cell per output.
-    pub fn assign(&self, layouter: &mut impl Layouter<Fr>, job: &DenseJob, sums: &[i64]) -> Result<Vec<Cell>, Error> {
+    /// Lays out one dot-product job with its running sums (from [`DenseConfig::witness`]) from
+    /// absolute row `start` of the chip's columns (halo2-axiom's planner places every region at
+    /// row 0, so callers keep a row cursor per chip); returns one accumulator cell per output.
+    /// Occupies [`DenseConfig::rows`] rows.
+    pub fn assign(
+        &self,
+        layouter: &mut impl Layouter<Fr>,
+        start: usize,
+        job: &DenseJob,
+        sums: &[i64],
+    ) -> Result<Vec<Cell>, Error> {
         let (wd, kd) = (self.shape.width, self.shape.outputs);
         let n = job.input_values.len();
         let m = job.bias.len();
@@ -118,8 +134,8 @@ impl DenseConfig {
             || "dense",
             |mut region| {
                 let mut outputs = vec![None; m];
-                // Row 0 of the region is a spacer so that `acc[prev]` of the first block exists.
-                let mut offset = 1;
+                // A block's first row has `chain = 0`, so whatever precedes it is ignored.
+                let mut offset = start;
                 let mut sums = sums.iter();
                 for group in 0..m.div_ceil(kd) {
                     for step in 0..steps {
@@ -210,7 +226,7 @@ mod tests {
                 sums[at] += delta;
             }
             let laid_out = DenseJob { weight: &self.weight, ..honest };
-            let outputs = config.dense.assign(&mut layouter, &laid_out, &sums)?;
+            let outputs = config.dense.assign(&mut layouter, 0, &laid_out, &sums)?;
             for (i, cell) in outputs.into_iter().enumerate() {
                 layouter.constrain_instance(cell, config.out, i);
             }

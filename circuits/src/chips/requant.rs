@@ -108,10 +108,12 @@ impl RequantConfig {
         RequantConfig { q, acc, t, r, y, mult, pow, half, act_tag, range_tag }
     }
 
-    /// Assigns one row per element; each `acc` is copied from `inputs[i]`. Returns the output cells.
+    /// Assigns one row per element from absolute row `start` (callers keep a row cursor per
+    /// chip); each `acc` is copied from `inputs[i]`. Returns the output cells.
     pub fn assign(
         &self,
         layouter: &mut impl Layouter<Fr>,
+        start: usize,
         params: RequantParams,
         inputs: &[Cell],
         rows: &[RequantRow],
@@ -120,7 +122,8 @@ impl RequantConfig {
             || "requant",
             |mut region| {
                 let mut outputs = Vec::with_capacity(rows.len());
-                for (offset, (row, &input)) in rows.iter().zip(inputs).enumerate() {
+                for (i, (row, &input)) in rows.iter().zip(inputs).enumerate() {
+                    let offset = start + i;
                     self.q.enable(&mut region, offset)?;
                     region.assign_fixed(self.mult, offset, fe(params.mult));
                     region.assign_fixed(self.pow, offset, fe128(1i128 << params.shift));
@@ -186,7 +189,7 @@ mod tests {
         fn synthesize(&self, config: TestConfig, mut layouter: impl Layouter<Fr>) -> Result<(), Error> {
             self.table.assign(&mut layouter, config.table)?;
             let inputs = assign_inputs(&mut layouter, config.input, &self.inputs)?;
-            let outputs = config.requant.assign(&mut layouter, self.params, &inputs, &self.rows)?;
+            let outputs = config.requant.assign(&mut layouter, 0, self.params, &inputs, &self.rows)?;
             for (i, cell) in outputs.into_iter().enumerate() {
                 layouter.constrain_instance(cell, config.out, i);
             }

@@ -1,0 +1,236 @@
+//! The circuit of a whole quantized model: one chip call per op, wired by copy constraints
+//! from each op's output cells to the next op's inputs, with the model input and output bound to
+//! the instance column (inputs first, then outputs, flattened in model order).
+//!
+//! The witness is the integer inference trace: every value laid out comes from
+//! `zkinfer_quant_models::infer::run`, so proving follows exactly what `zkinfer run` computed.
+
+use std::sync::Arc;
+
+use halo2_proofs::circuit::{Cell, Layouter, SimpleFloorPlanner, Value};
+use halo2_proofs::halo2curves::bn256::Fr;
+use halo2_proofs::plonk::{Advice, Circuit, Column, ConstraintSystem, Error, Instance};
+use zkinfer_quant_models::infer::Trace;
+use zkinfer_quant_models::quant::{QOp, QuantModel};
+
+use crate::chips::dense::{DenseConfig, DenseJob, DenseShape};
+use crate::chips::requant::{RequantConfig, RequantParams};
+use crate::field::fe;
+use crate::table::{LookupTable, TableConfig};
+
+/// Why a model cannot be laid out as a circuit.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum CircuitError {
+    /// The op has no chip yet.
+    #[error("op `{op}` at node `{node}` has no circuit chip yet")]
+    UnsupportedOp { op: String, node: String },
+    /// A value the integer inference clamped cannot be proven.
+    #[error("node `{node}`: {count} value(s) saturated (outside the calibrated range) and cannot be proven")]
+    Saturated { node: String, count: usize },
+    /// A trace that does not belong to the model.
+    #[error("the trace does not match the model: {0}")]
+    TraceMismatch(String),
+}
+
+/// Layout parameters chosen by the planner; part of the model's identity.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct LayoutParams {
+    /// Packing of the dense chip.
+    pub dense: DenseShape,
+}
+
+/// Columns of the model circuit.
+#[derive(Clone, Debug)]
+pub struct ModelConfig {
+    input: Column<Advice>,
+    instance: Column<Instance>,
+    table: TableConfig,
+    dense: DenseConfig,
+    requant: RequantConfig,
+}
+
+/// A quantized model with one inference's trace.
+#[derive(Clone)]
+pub struct ModelCircuit {
+    model: Arc<QuantModel>,
+    trace: Arc<Trace>,
+    layout: LayoutParams,
+    table: LookupTable,
+    /// Requant constants per node index (tags resolved in `table`).
+    requant: Vec<Option<RequantParams>>,
+}
+
+impl ModelCircuit {
+    /// Checks that every op has a chip and the trace is provable, and builds the lookup table.
+    pub fn new(model: Arc<QuantModel>, trace: Arc<Trace>, layout: LayoutParams) -> Result<Self, CircuitError> {
+        if trace.values.len() != model.tensors.len() {
+            return Err(CircuitError::TraceMismatch(format!(
+                "{} tensors, trace has {}",
+                model.tensors.len(),
+                trace.values.len()
+            )));
+        }
+        for (t, v) in model.tensors.iter().zip(&trace.values) {
+            if v.len() != t.len() {
+                return Err(CircuitError::TraceMismatch(format!(
+                    "tensor `{}` has {} values, expected {}",
+                    t.name,
+                    v.len(),
+                    t.len()
+                )));
+            }
+        }
+        let mut table = LookupTable::default();
+        let mut requant = Vec::with_capacity(model.nodes.len());
+        for node in &model.nodes {
+            requant.push(match &node.op {
+                QOp::Requant { mult, shift, domain, activation } => {
+                    let params = RequantParams {
+                        mult: *mult,
+                        shift: *shift,
+                        act_tag: table.function_tag(*domain, activation),
+                        range_tag: table.range_tag(*shift),
+                    };
+                    let acc = &trace.values[node.inputs[0]];
+                    let count = acc.iter().filter(|&&a| !(domain.0..=domain.1).contains(&params.row(a, 0).t)).count();
+                    if count > 0 {
+                        return Err(CircuitError::Saturated { node: node.name.clone(), count });
+                    }
+                    Some(params)
+                }
+                QOp::Dense { .. } | QOp::Rewire { .. } => None,
+                other => return Err(CircuitError::UnsupportedOp { op: other.name().into(), node: node.name.clone() }),
+            });
+        }
+        Ok(ModelCircuit { model, trace, layout, table, requant })
+    }
+
+    /// The public instance: model inputs then outputs, flattened.
+    pub fn instance(&self) -> Vec<Fr> {
+        let ids = self.model.inputs.iter().chain(&self.model.outputs);
+        ids.flat_map(|&t| self.trace.values[t].iter().map(|&v| fe(v))).collect()
+    }
+
+    /// Rows the layout needs, without blinding rows. Each chip has its own columns and row
+    /// cursor, so chips run side by side: the height is the tallest chip's (or the table's).
+    pub fn rows(&self) -> usize {
+        let inputs = self.model.inputs.iter().map(|&t| self.model.tensors[t].len()).sum::<usize>();
+        let probe = DenseConfig::configure(&mut ConstraintSystem::default(), self.layout.dense);
+        let (mut dense, mut requant) = (0, 0);
+        for node in &self.model.nodes {
+            match &node.op {
+                QOp::Dense { inputs, outputs, .. } => {
+                    dense += self.model.tensors[node.inputs[0]].len() / inputs.max(&1) * probe.rows(*inputs, *outputs)
+                }
+                QOp::Requant { .. } => requant += self.model.tensors[node.output].len(),
+                _ => {}
+            }
+        }
+        inputs.max(dense).max(requant).max(self.table.len())
+    }
+
+    /// Smallest `k` whose `2^k` rows hold the layout and halo2's blinding rows.
+    pub fn min_k(&self) -> u32 {
+        let needed = self.rows() + 10;
+        needed.next_power_of_two().trailing_zeros().max(4)
+    }
+}
+
+impl Circuit<Fr> for ModelCircuit {
+    type Config = ModelConfig;
+    type FloorPlanner = SimpleFloorPlanner;
+    type Params = LayoutParams;
+
+    fn without_witnesses(&self) -> Self {
+        self.clone()
+    }
+
+    fn params(&self) -> LayoutParams {
+        self.layout
+    }
+
+    fn configure_with_params(meta: &mut ConstraintSystem<Fr>, params: LayoutParams) -> ModelConfig {
+        let table = TableConfig::configure(meta);
+        let input = meta.advice_column();
+        meta.enable_equality(input);
+        let instance = meta.instance_column();
+        meta.enable_equality(instance);
+        ModelConfig {
+            input,
+            instance,
+            table,
+            dense: DenseConfig::configure(meta, params.dense),
+            requant: RequantConfig::configure(meta, table),
+        }
+    }
+
+    fn configure(meta: &mut ConstraintSystem<Fr>) -> ModelConfig {
+        Self::configure_with_params(meta, LayoutParams::default())
+    }
+
+    fn synthesize(&self, config: ModelConfig, mut layouter: impl Layouter<Fr>) -> Result<(), Error> {
+        self.table.assign(&mut layouter, config.table)?;
+        let model = &self.model;
+        let values = &self.trace.values;
+        let mut cells: Vec<Vec<Cell>> = vec![Vec::new(); model.tensors.len()];
+        let mut public_row = 0;
+        // Row cursors, one per chip (halo2-axiom's planner places every region at row 0).
+        let (mut input_row, mut dense_row, mut requant_row) = (0, 0, 0);
+        for &t in &model.inputs {
+            let assigned = layouter.assign_region(
+                || "model input",
+                |mut region| {
+                    Ok(values[t]
+                        .iter()
+                        .enumerate()
+                        .map(|(i, &v)| region.assign_advice(config.input, input_row + i, Value::known(fe(v))).cell())
+                        .collect::<Vec<_>>())
+                },
+            )?;
+            input_row += assigned.len();
+            for &cell in &assigned {
+                layouter.constrain_instance(cell, config.instance, public_row);
+                public_row += 1;
+            }
+            cells[t] = assigned;
+        }
+        for (index, node) in model.nodes.iter().enumerate() {
+            let x = node.inputs[0];
+            let out = match &node.op {
+                QOp::Dense { weight, bias, inputs, outputs, .. } => {
+                    let mut out = Vec::new();
+                    for (row_cells, row_values) in cells[x].chunks(*inputs).zip(values[x].chunks(*inputs)) {
+                        let job = DenseJob { inputs: row_cells, input_values: row_values, weight, bias };
+                        let sums = config.dense.witness(&job);
+                        out.extend(config.dense.assign(&mut layouter, dense_row, &job, &sums)?);
+                        dense_row += config.dense.rows(*inputs, *outputs);
+                    }
+                    out
+                }
+                QOp::Requant { .. } => {
+                    let params = self.requant[index].ok_or(Error::Synthesis)?;
+                    let rows: Vec<_> =
+                        values[x].iter().zip(&values[node.output]).map(|(&a, &y)| params.row(a, y)).collect();
+                    let out = config.requant.assign(&mut layouter, requant_row, params, &cells[x], &rows)?;
+                    requant_row += rows.len();
+                    out
+                }
+                QOp::Rewire { map } => {
+                    // Pure wiring; a zero-padding entry would need a constant cell (not yet).
+                    map.iter()
+                        .map(|m| m.map(|(k, e)| cells[node.inputs[k as usize]][e as usize]).ok_or(Error::Synthesis))
+                        .collect::<Result<Vec<_>, _>>()?
+                }
+                _ => return Err(Error::Synthesis),
+            };
+            cells[node.output] = out;
+        }
+        for &t in &model.outputs {
+            for &cell in &cells[t] {
+                layouter.constrain_instance(cell, config.instance, public_row);
+                public_row += 1;
+            }
+        }
+        Ok(())
+    }
+}
