@@ -13,6 +13,7 @@ use halo2_proofs::plonk::{Advice, Circuit, Column, ConstraintSystem, Error, Inst
 use zkinfer_quant_models::infer::Trace;
 use zkinfer_quant_models::quant::{QOp, QuantModel};
 
+use crate::chips::conv::{conv_jobs, conv_jobs_shape};
 use crate::chips::dense::{DenseConfig, DenseJob, DenseShape};
 use crate::chips::requant::{RequantConfig, RequantParams};
 use crate::field::fe;
@@ -98,7 +99,7 @@ impl ModelCircuit {
                     }
                     Some(params)
                 }
-                QOp::Dense { .. } | QOp::Rewire { .. } => None,
+                QOp::Dense { .. } | QOp::Conv { .. } | QOp::Rewire { .. } => None,
                 other => return Err(CircuitError::UnsupportedOp { op: other.name().into(), node: node.name.clone() }),
             });
         }
@@ -121,6 +122,11 @@ impl ModelCircuit {
             match &node.op {
                 QOp::Dense { inputs, outputs, .. } => {
                     dense += self.model.tensors[node.inputs[0]].len() / inputs.max(&1) * probe.rows(*inputs, *outputs)
+                }
+                QOp::Conv { window, group, .. } => {
+                    let (i, o) = (&self.model.tensors[node.inputs[0]].shape, &self.model.tensors[node.output].shape);
+                    let s = conv_jobs_shape(i, o, *group, window);
+                    dense += s.out_h * s.out_w * s.group * probe.rows(s.cin_g * s.kernel, s.cout_g);
                 }
                 QOp::Requant { .. } => requant += self.model.tensors[node.output].len(),
                 _ => {}
@@ -200,12 +206,34 @@ impl Circuit<Fr> for ModelCircuit {
                 QOp::Dense { weight, bias, inputs, outputs, .. } => {
                     let mut out = Vec::new();
                     for (row_cells, row_values) in cells[x].chunks(*inputs).zip(values[x].chunks(*inputs)) {
-                        let job = DenseJob { inputs: row_cells, input_values: row_values, weight, bias };
+                        let row_cells: Vec<_> = row_cells.iter().copied().map(Some).collect();
+                        let job = DenseJob { inputs: &row_cells, input_values: row_values, weight, bias };
                         let sums = config.dense.witness(&job);
                         out.extend(config.dense.assign(&mut layouter, dense_row, &job, &sums)?);
                         dense_row += config.dense.rows(*inputs, *outputs);
                     }
                     out
+                }
+                QOp::Conv { weight, bias, window, group, .. } => {
+                    let shape =
+                        conv_jobs_shape(&model.tensors[x].shape, &model.tensors[node.output].shape, *group, window);
+                    let mut out = vec![None; model.tensors[node.output].len()];
+                    for job in conv_jobs(&shape, window, weight, bias, &values[x]) {
+                        let inputs: Vec<Option<Cell>> = job.taps.iter().map(|t| t.map(|i| cells[x][i])).collect();
+                        let dense = DenseJob {
+                            inputs: &inputs,
+                            input_values: &job.values,
+                            weight: &job.weight,
+                            bias: &job.bias,
+                        };
+                        let sums = config.dense.witness(&dense);
+                        let accs = config.dense.assign(&mut layouter, dense_row, &dense, &sums)?;
+                        dense_row += config.dense.rows(job.values.len(), job.bias.len());
+                        for (cell, &o) in accs.into_iter().zip(&job.outputs) {
+                            out[o] = Some(cell);
+                        }
+                    }
+                    out.into_iter().map(|c| c.ok_or(Error::Synthesis)).collect::<Result<Vec<_>, _>>()?
                 }
                 QOp::Requant { .. } => {
                     let params = self.requant[index].ok_or(Error::Synthesis)?;

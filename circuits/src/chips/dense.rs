@@ -48,8 +48,10 @@ pub struct DenseConfig {
 }
 
 /// One dot-product job: `out[o] = bias[o] + Σ_i weight[o][i] · x[i]`, weights row-major.
+/// An input without a cell (a convolution's zero padding) must have weight 0 in every output:
+/// its cell is then left free, and the fixed zero weight makes it irrelevant.
 pub struct DenseJob<'a> {
-    pub inputs: &'a [Cell],
+    pub inputs: &'a [Option<Cell>],
     pub input_values: &'a [i64],
     pub weight: &'a [i64],
     pub bias: &'a [i64],
@@ -145,8 +147,8 @@ impl DenseConfig {
                             let input = step * wd + i;
                             let v = job.input_values.get(input).copied().unwrap_or(0);
                             let cell = region.assign_advice(self.x[i], offset, Value::known(fe(v)));
-                            if input < n {
-                                region.constrain_equal(cell.cell(), job.inputs[input]);
+                            if let Some(Some(source)) = job.inputs.get(input) {
+                                region.constrain_equal(cell.cell(), *source);
                             }
                         }
                         for k in 0..kd {
@@ -217,7 +219,7 @@ mod tests {
         }
 
         fn synthesize(&self, config: TestConfig, mut layouter: impl Layouter<Fr>) -> Result<(), Error> {
-            let inputs = assign_inputs(&mut layouter, config.input, &self.x)?;
+            let inputs: Vec<_> = assign_inputs(&mut layouter, config.input, &self.x)?.into_iter().map(Some).collect();
             // The witness comes from `witness_weight`; the fixed columns get `weight`.
             let honest =
                 DenseJob { inputs: &inputs, input_values: &self.x, weight: &self.witness_weight, bias: &self.bias };

@@ -1,5 +1,6 @@
 //! One chip per op family.
 
+pub mod conv;
 pub mod dense;
 pub mod requant;
 
