@@ -15,6 +15,7 @@ use zkinfer_quant_models::quant::{QOp, QuantModel};
 
 use crate::chips::conv::{conv_jobs, conv_jobs_shape};
 use crate::chips::dense::{DenseConfig, DenseJob, DenseShape};
+use crate::chips::maxpool::{MaxPoolConfig, Window};
 use crate::chips::requant::{RequantConfig, RequantParams};
 use crate::field::fe;
 use crate::table::{LookupTable, TableConfig};
@@ -48,6 +49,38 @@ pub struct ModelConfig {
     table: TableConfig,
     dense: DenseConfig,
     requant: RequantConfig,
+    maxpool: MaxPoolConfig,
+}
+
+/// What a node needs from the shared table.
+#[derive(Clone, Copy, Debug)]
+enum NodePlan {
+    Requant(RequantParams),
+    /// The range tag that bounds differences of the pooled tensor's values.
+    MaxPool(u64),
+    Wiring,
+}
+
+/// The taps inside the input of each max-pool window, as input element indices.
+fn pool_windows(input: &[usize], output: &[usize], window: &zkinfer_quant_models::window::Window2d) -> Vec<Vec<usize>> {
+    let (c, h, w, oh, ow) = (input[1], input[2], input[3], output[2], output[3]);
+    let mut out = Vec::with_capacity(c * oh * ow);
+    for ch in 0..c {
+        for oy in 0..oh {
+            for ox in 0..ow {
+                let mut taps = Vec::new();
+                for ky in 0..window.kernel[0] {
+                    for kx in 0..window.kernel[1] {
+                        if let Some((iy, ix)) = window.input_at(oy, ox, ky, kx, h, w) {
+                            taps.push((ch * h + iy) * w + ix);
+                        }
+                    }
+                }
+                out.push(taps);
+            }
+        }
+    }
+    out
 }
 
 /// A quantized model with one inference's trace.
@@ -57,8 +90,8 @@ pub struct ModelCircuit {
     trace: Arc<Trace>,
     layout: LayoutParams,
     table: LookupTable,
-    /// Requant constants per node index (tags resolved in `table`).
-    requant: Vec<Option<RequantParams>>,
+    /// Per node index: its constants, with tags resolved in `table`.
+    plans: Vec<NodePlan>,
 }
 
 impl ModelCircuit {
@@ -82,9 +115,9 @@ impl ModelCircuit {
             }
         }
         let mut table = LookupTable::default();
-        let mut requant = Vec::with_capacity(model.nodes.len());
+        let mut plans = Vec::with_capacity(model.nodes.len());
         for node in &model.nodes {
-            requant.push(match &node.op {
+            plans.push(match &node.op {
                 QOp::Requant { mult, shift, domain, activation } => {
                     let params = RequantParams {
                         mult: *mult,
@@ -97,13 +130,14 @@ impl ModelCircuit {
                     if count > 0 {
                         return Err(CircuitError::Saturated { node: node.name.clone(), count });
                     }
-                    Some(params)
+                    NodePlan::Requant(params)
                 }
-                QOp::Dense { .. } | QOp::Conv { .. } | QOp::Rewire { .. } => None,
+                QOp::MaxPool(_) => NodePlan::MaxPool(table.range_tag(model.tensors[node.inputs[0]].bits)),
+                QOp::Dense { .. } | QOp::Conv { .. } | QOp::Rewire { .. } => NodePlan::Wiring,
                 other => return Err(CircuitError::UnsupportedOp { op: other.name().into(), node: node.name.clone() }),
             });
         }
-        Ok(ModelCircuit { model, trace, layout, table, requant })
+        Ok(ModelCircuit { model, trace, layout, table, plans })
     }
 
     /// The public instance: model inputs then outputs, flattened.
@@ -117,7 +151,7 @@ impl ModelCircuit {
     pub fn rows(&self) -> usize {
         let inputs = self.model.inputs.iter().map(|&t| self.model.tensors[t].len()).sum::<usize>();
         let probe = DenseConfig::configure(&mut ConstraintSystem::default(), self.layout.dense);
-        let (mut dense, mut requant) = (0, 0);
+        let (mut dense, mut requant, mut maxpool) = (0, 0, 0);
         for node in &self.model.nodes {
             match &node.op {
                 QOp::Dense { inputs, outputs, .. } => {
@@ -129,10 +163,14 @@ impl ModelCircuit {
                     dense += s.out_h * s.out_w * s.group * probe.rows(s.cin_g * s.kernel, s.cout_g);
                 }
                 QOp::Requant { .. } => requant += self.model.tensors[node.output].len(),
+                QOp::MaxPool(window) => {
+                    let (i, o) = (&self.model.tensors[node.inputs[0]].shape, &self.model.tensors[node.output].shape);
+                    maxpool += MaxPoolConfig::rows(pool_windows(i, o, window).iter().map(Vec::len));
+                }
                 _ => {}
             }
         }
-        inputs.max(dense).max(requant).max(self.table.len())
+        inputs.max(dense).max(requant).max(maxpool).max(self.table.len())
     }
 
     /// Smallest `k` whose `2^k` rows hold the layout and halo2's blinding rows.
@@ -167,6 +205,7 @@ impl Circuit<Fr> for ModelCircuit {
             table,
             dense: DenseConfig::configure(meta, params.dense),
             requant: RequantConfig::configure(meta, table),
+            maxpool: MaxPoolConfig::configure(meta, table),
         }
     }
 
@@ -181,7 +220,7 @@ impl Circuit<Fr> for ModelCircuit {
         let mut cells: Vec<Vec<Cell>> = vec![Vec::new(); model.tensors.len()];
         let mut public_row = 0;
         // Row cursors, one per chip (halo2-axiom's planner places every region at row 0).
-        let (mut input_row, mut dense_row, mut requant_row) = (0, 0, 0);
+        let (mut input_row, mut dense_row, mut requant_row, mut maxpool_row) = (0, 0, 0, 0);
         for &t in &model.inputs {
             let assigned = layouter.assign_region(
                 || "model input",
@@ -236,11 +275,21 @@ impl Circuit<Fr> for ModelCircuit {
                     out.into_iter().map(|c| c.ok_or(Error::Synthesis)).collect::<Result<Vec<_>, _>>()?
                 }
                 QOp::Requant { .. } => {
-                    let params = self.requant[index].ok_or(Error::Synthesis)?;
+                    let NodePlan::Requant(params) = self.plans[index] else { return Err(Error::Synthesis) };
                     let rows: Vec<_> =
                         values[x].iter().zip(&values[node.output]).map(|(&a, &y)| params.row(a, y)).collect();
                     let out = config.requant.assign(&mut layouter, requant_row, params, &cells[x], &rows)?;
                     requant_row += rows.len();
+                    out
+                }
+                QOp::MaxPool(window) => {
+                    let NodePlan::MaxPool(range_tag) = self.plans[index] else { return Err(Error::Synthesis) };
+                    let taps = pool_windows(&model.tensors[x].shape, &model.tensors[node.output].shape, window);
+                    let windows: Vec<Window> =
+                        taps.iter().map(|w| w.iter().map(|&i| (cells[x][i], values[x][i])).collect()).collect();
+                    let out =
+                        config.maxpool.assign(&mut layouter, maxpool_row, &windows, &values[node.output], range_tag)?;
+                    maxpool_row += MaxPoolConfig::rows(taps.iter().map(Vec::len));
                     out
                 }
                 QOp::Rewire { map } => {

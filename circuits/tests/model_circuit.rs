@@ -15,7 +15,11 @@ use zkinfer_quant_models::onnx::SplitMix64;
 use zkinfer_quant_models::{QuantConfig, QuantModel};
 
 fn digits_mlp() -> (Arc<QuantModel>, Trace) {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../quant-models/models/digits-mlp");
+    shipped("digits-mlp")
+}
+
+fn shipped(name: &str) -> (Arc<QuantModel>, Trace) {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../quant-models/models").join(name);
     let samples = read_calibration(&dir.join("calibration.json")).unwrap();
     let compiled = compile_onnx_file(&dir.join("model.onnx"), &samples, QuantConfig::default()).unwrap();
     let input = read_input(&dir.join("input.json")).unwrap();
@@ -66,5 +70,22 @@ fn every_mutated_trace_cell_is_rejected() {
             ),
         }
         tried += 1;
+    }
+}
+
+#[test]
+fn fashion_cnn_with_max_pools_verifies_and_mutations_are_rejected() {
+    let (model, trace) = shipped("fashion-cnn");
+    let circuit = ModelCircuit::new(model.clone(), Arc::new(trace.clone()), LayoutParams::default()).unwrap();
+    let instance = circuit.instance();
+    println!("fashion CNN: {} rows, k = {}", circuit.rows(), circuit.min_k());
+    assert!(verifies(&model, trace.clone(), instance.clone()));
+    // Mutations in every max-pool output and in each conv layer's requantized output.
+    for name in ["pool1", "pool2", "relu1", "relu2"] {
+        let t = model.tensors.iter().position(|t| t.name == name).unwrap();
+        let mut mutated = trace.clone();
+        let e = mutated.values[t].len() / 3;
+        mutated.values[t][e] += 1;
+        assert!(!verifies(&model, mutated, instance.clone()), "mutation of `{name}` accepted");
     }
 }

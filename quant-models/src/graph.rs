@@ -206,7 +206,7 @@ impl FloatGraph {
             {
                 return fail("pooling window does not fit".into());
             }
-            FloatOp::AvgPool { window, .. }
+            FloatOp::MaxPool(window) | FloatOp::AvgPool { window, .. }
                 if window.pads[0] >= window.kernel[0]
                     || window.pads[2] >= window.kernel[0]
                     || window.pads[1] >= window.kernel[1]

@@ -2,6 +2,7 @@
 
 pub mod conv;
 pub mod dense;
+pub mod maxpool;
 pub mod requant;
 
 /// Pieces every chip's MockProver test circuit needs.

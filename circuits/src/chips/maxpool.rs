@@ -1,0 +1,204 @@
+//! Window maximum as a running max, one row per tap inside the input (padding never wins).
+//!
+//! Columns: advice `x` (the tap, copied from its producer) and `m` (running max); selectors
+//! `q_first` and `q_next`; fixed `range_tag`.
+//! - first tap: `m = x`;
+//! - next taps: `(m - m[prev]) · (m - x) = 0` (the max is one of the two) and both
+//!   `m - m[prev]` and `m - x` lie in `[0, 2^bits)` (range lookups), so `m ≥` both.
+//!
+//! The last row of a window holds its maximum.
+
+use halo2_proofs::circuit::{Cell, Layouter, Value};
+use halo2_proofs::halo2curves::bn256::Fr;
+use halo2_proofs::plonk::{Advice, Column, ConstraintSystem, Error, Expression, Fixed, Selector};
+use halo2_proofs::poly::Rotation;
+
+use crate::field::fe;
+use crate::table::TableConfig;
+
+/// Columns and constraints of the max-pool chip.
+#[derive(Clone, Copy, Debug)]
+pub struct MaxPoolConfig {
+    q_first: Selector,
+    q_next: Selector,
+    x: Column<Advice>,
+    m: Column<Advice>,
+    range_tag: Column<Fixed>,
+}
+
+/// One window: its taps' cells and values.
+pub type Window = Vec<(Cell, i64)>;
+
+impl MaxPoolConfig {
+    /// Allocates the chip's columns and constraints against the shared table.
+    pub fn configure(meta: &mut ConstraintSystem<Fr>, table: TableConfig) -> Self {
+        let (q_first, q_next) = (meta.selector(), meta.complex_selector());
+        let (x, m) = (meta.advice_column(), meta.advice_column());
+        let range_tag = meta.fixed_column();
+        meta.enable_equality(x);
+        meta.enable_equality(m);
+        meta.create_gate("max pool", |meta| {
+            let (first, next) = (meta.query_selector(q_first), meta.query_selector(q_next));
+            let x = meta.query_advice(x, Rotation::cur());
+            let m_cur = meta.query_advice(m, Rotation::cur());
+            let m_prev = meta.query_advice(m, Rotation::prev());
+            vec![first * (m_cur.clone() - x.clone()), next * (m_cur.clone() - m_prev) * (m_cur - x)]
+        });
+        for (name, other) in [("max pool ≥ previous", true), ("max pool ≥ tap", false)] {
+            meta.lookup(name, |meta| {
+                let q = meta.query_selector(q_next);
+                let m_cur = meta.query_advice(m, Rotation::cur());
+                let other =
+                    if other { meta.query_advice(m, Rotation::prev()) } else { meta.query_advice(x, Rotation::cur()) };
+                vec![
+                    (q.clone() * meta.query_fixed(range_tag, Rotation::cur()), table.tag),
+                    (q * (m_cur - other), table.input),
+                    (Expression::Constant(Fr::zero()), table.output),
+                ]
+            });
+        }
+        MaxPoolConfig { q_first, q_next, x, m, range_tag }
+    }
+
+    /// Rows for windows with these tap counts.
+    pub fn rows(windows: impl IntoIterator<Item = usize>) -> usize {
+        windows.into_iter().sum()
+    }
+
+    /// Lays out the windows from absolute row `start`; `maxima` are the claimed maxima (from the
+    /// trace), `range_tag` checks differences of `bits`-bit values. Returns one cell per window.
+    pub fn assign(
+        &self,
+        layouter: &mut impl Layouter<Fr>,
+        start: usize,
+        windows: &[Window],
+        maxima: &[i64],
+        range_tag: u64,
+    ) -> Result<Vec<Cell>, Error> {
+        layouter.assign_region(
+            || "max pool",
+            |mut region| {
+                let mut offset = start;
+                let mut out = Vec::with_capacity(windows.len());
+                for (window, &max) in windows.iter().zip(maxima) {
+                    let mut running = i64::MIN;
+                    let mut last = None;
+                    for (j, &(cell, v)) in window.iter().enumerate() {
+                        if j == 0 {
+                            self.q_first.enable(&mut region, offset)?;
+                            running = v;
+                        } else {
+                            self.q_next.enable(&mut region, offset)?;
+                            running = running.max(v);
+                        }
+                        // The last row carries the claimed maximum; a wrong claim fails there.
+                        let m = if j + 1 == window.len() { max } else { running };
+                        region.assign_fixed(self.range_tag, offset, Fr::from(range_tag));
+                        let x = region.assign_advice(self.x, offset, Value::known(fe(v)));
+                        region.constrain_equal(x.cell(), cell);
+                        last = Some(region.assign_advice(self.m, offset, Value::known(fe(m))).cell());
+                        offset += 1;
+                    }
+                    out.push(last.ok_or(Error::Synthesis)?);
+                }
+                Ok(out)
+            },
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use halo2_proofs::circuit::SimpleFloorPlanner;
+    use halo2_proofs::dev::MockProver;
+    use halo2_proofs::plonk::{Circuit, Instance};
+
+    use super::*;
+    use crate::chips::test_support::{assign_inputs, io_columns};
+    use crate::table::LookupTable;
+
+    #[derive(Clone)]
+    struct TestCircuit {
+        x: Vec<i64>,
+        /// Indices of `x` per window.
+        windows: Vec<Vec<usize>>,
+        maxima: Vec<i64>,
+    }
+
+    #[derive(Clone)]
+    struct TestConfig {
+        input: Column<Advice>,
+        out: Column<Instance>,
+        table: TableConfig,
+        pool: MaxPoolConfig,
+    }
+
+    impl Circuit<Fr> for TestCircuit {
+        type Config = TestConfig;
+        type FloorPlanner = SimpleFloorPlanner;
+        type Params = ();
+
+        fn without_witnesses(&self) -> Self {
+            self.clone()
+        }
+
+        fn configure(meta: &mut ConstraintSystem<Fr>) -> TestConfig {
+            let table = TableConfig::configure(meta);
+            let (input, out) = io_columns(meta);
+            TestConfig { input, out, table, pool: MaxPoolConfig::configure(meta, table) }
+        }
+
+        fn synthesize(&self, config: TestConfig, mut layouter: impl Layouter<Fr>) -> Result<(), Error> {
+            let mut table = LookupTable::default();
+            let tag = table.range_tag(8);
+            table.assign(&mut layouter, config.table)?;
+            let cells = assign_inputs(&mut layouter, config.input, &self.x)?;
+            let windows: Vec<Window> =
+                self.windows.iter().map(|w| w.iter().map(|&i| (cells[i], self.x[i])).collect()).collect();
+            let out = config.pool.assign(&mut layouter, 0, &windows, &self.maxima, tag)?;
+            for (i, c) in out.into_iter().enumerate() {
+                layouter.constrain_instance(c, config.out, i);
+            }
+            Ok(())
+        }
+    }
+
+    fn case() -> TestCircuit {
+        let x = vec![-5, 3, 3, -128, 127, 0, -1, -7];
+        let windows = vec![vec![0, 1, 2, 3], vec![4, 5], vec![6], vec![7, 6, 0]];
+        let maxima = windows.iter().map(|w| w.iter().map(|&i| x[i]).max().unwrap()).collect();
+        TestCircuit { x, windows, maxima }
+    }
+
+    fn verify(c: &TestCircuit) -> bool {
+        let public = c.maxima.iter().map(|&m| fe(m)).collect();
+        MockProver::run(10, c, vec![public]).unwrap().verify().is_ok()
+    }
+
+    #[test]
+    fn honest_maxima_verify() {
+        assert_eq!(case().maxima, vec![3, 127, -1, -1]);
+        assert!(verify(&case()));
+    }
+
+    #[test]
+    fn a_smaller_claim_is_rejected() {
+        let mut c = case();
+        c.maxima[0] = -5; // one of the taps, but not the largest
+        assert!(!verify(&c));
+    }
+
+    #[test]
+    fn a_larger_claim_is_rejected() {
+        let mut c = case();
+        c.maxima[1] = 128; // ≥ every tap, but not one of them
+        assert!(!verify(&c));
+    }
+
+    #[test]
+    fn a_single_tap_window_must_equal_its_tap() {
+        let mut c = case();
+        c.maxima[2] = 0;
+        assert!(!verify(&c));
+    }
+}
