@@ -119,11 +119,13 @@ impl ModelCircuit {
         for node in &model.nodes {
             plans.push(match &node.op {
                 QOp::Requant { mult, shift, domain, activation } => {
+                    let divisor = 1i64 << shift;
                     let params = RequantParams {
                         mult: *mult,
-                        shift: *shift,
+                        half: divisor / 2,
+                        divisor,
                         act_tag: table.function_tag(*domain, activation),
-                        range_tag: table.range_tag(*shift),
+                        range_tag: table.range_tag(divisor),
                     };
                     let acc = &trace.values[node.inputs[0]];
                     let count = acc.iter().filter(|&&a| !(domain.0..=domain.1).contains(&params.row(a, 0).t)).count();
@@ -132,7 +134,7 @@ impl ModelCircuit {
                     }
                     NodePlan::Requant(params)
                 }
-                QOp::MaxPool(_) => NodePlan::MaxPool(table.range_tag(model.tensors[node.inputs[0]].bits)),
+                QOp::MaxPool(_) => NodePlan::MaxPool(table.range_tag(1i64 << model.tensors[node.inputs[0]].bits)),
                 QOp::Dense { .. } | QOp::Conv { .. } | QOp::Rewire { .. } => NodePlan::Wiring,
                 other => return Err(CircuitError::UnsupportedOp { op: other.name().into(), node: node.name.clone() }),
             });

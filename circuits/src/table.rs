@@ -1,7 +1,7 @@
 //! One tagged lookup table shared by every chip: rows `(tag, input, output)`.
 //!
 //! Each activation function over its domain gets a tag (`output = f(input)`), and each range
-//! check of `b` bits gets a tag (`input ∈ [0, 2^b)`, `output = 0`). Tag 0 holds the single row
+//! check `input ∈ [0, d)` gets a tag (`output = 0`). Tag 0 holds the single row
 //! `(0, 0, 0)`, which is what a disabled lookup (selector off) looks up.
 
 use std::collections::HashMap;
@@ -35,7 +35,7 @@ impl TableConfig {
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 enum Key {
     Function { domain: (i64, i64), values: Vec<i64> },
-    Range { bits: u32 },
+    Range { end: i64 },
 }
 
 /// The table's contents, built while the circuit is planned; tags are stable for a given
@@ -73,9 +73,9 @@ impl LookupTable {
         self.tag_for(Key::Function { domain, values }, || rows)
     }
 
-    /// The tag of `input ∈ [0, 2^bits)`.
-    pub fn range_tag(&mut self, bits: u32) -> u64 {
-        self.tag_for(Key::Range { bits }, || (0..1i64 << bits).map(|v| (v, 0)).collect())
+    /// The tag of `input ∈ [0, end)`.
+    pub fn range_tag(&mut self, end: i64) -> u64 {
+        self.tag_for(Key::Range { end }, || (0..end).map(|v| (v, 0)).collect())
     }
 
     /// Rows the table occupies, the zero row included.

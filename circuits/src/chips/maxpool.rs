@@ -66,7 +66,7 @@ impl MaxPoolConfig {
     }
 
     /// Lays out the windows from absolute row `start`; `maxima` are the claimed maxima (from the
-    /// trace), `range_tag` checks differences of `bits`-bit values. Returns one cell per window.
+    /// trace), `range_tag` holds `[0, 2^bits)` for differences of `bits`-bit values. Returns one cell per window.
     pub fn assign(
         &self,
         layouter: &mut impl Layouter<Fr>,
@@ -150,7 +150,7 @@ mod tests {
 
         fn synthesize(&self, config: TestConfig, mut layouter: impl Layouter<Fr>) -> Result<(), Error> {
             let mut table = LookupTable::default();
-            let tag = table.range_tag(8);
+            let tag = table.range_tag(256);
             table.assign(&mut layouter, config.table)?;
             let cells = assign_inputs(&mut layouter, config.input, &self.x)?;
             let windows: Vec<Window> =

@@ -1,13 +1,15 @@
-//! Requantization fused with the activation: one row per element.
+//! Rounded division fused with a tabulated function: one row per element. It proves
+//! requantization (`divisor = 2^shift`, `half = 2^(shift-1)`) fused with the activation, and the
+//! mean of an average pool (`mult = 2`, `half = n`, `divisor = 2n`, identity function).
 //!
 //! Columns: advice `acc` (copied from the producing op), `t`, `r`, `y`; fixed per row `mult`,
-//! `pow` (= 2^shift), `half` (= 2^(shift-1), or 0), `act_tag`, `range_tag`.
-//! - gate: `acc · mult + half = t · pow + r`;
+//! `divisor`, `half`, `act_tag`, `range_tag`.
+//! - gate: `acc · mult + half = t · divisor + r`;
 //! - lookup: `(act_tag, t, y)` is in the table, so `t` lies in the op's domain and `y = act(t)`;
-//! - lookup: `(range_tag, r, 0)` is in the table, so `0 ≤ r < 2^shift`.
+//! - lookup: `(range_tag, r, 0)` is in the table, so `0 ≤ r < divisor`.
 //!
-//! Together these fix `t = floor((acc · mult + half) / 2^shift)` exactly (no field wrap-around:
-//! every term is far below the field size) and `y` to the tabulated activation of `t`.
+//! Together these fix `t = floor((acc · mult + half) / divisor)` exactly (no field wrap-around:
+//! every term is far below the field size) and `y` to the tabulated function of `t`.
 //! Values that the integer inference clamped (saturated) lie outside the domain and cannot be
 //! proven; the prover reports them before proving.
 
@@ -16,15 +18,17 @@ use halo2_proofs::halo2curves::bn256::Fr;
 use halo2_proofs::plonk::{Advice, Column, ConstraintSystem, Constraints, Error, Expression, Fixed, Selector};
 use halo2_proofs::poly::Rotation;
 
-use crate::field::{fe, fe128};
+use crate::field::fe;
 use crate::table::TableConfig;
 
-/// Per-op constants of one requantization.
+/// Per-op constants of one rounded division.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct RequantParams {
     pub mult: i64,
-    pub shift: u32,
+    pub half: i64,
+    pub divisor: i64,
     pub act_tag: u64,
+    /// A table tag holding exactly `[0, divisor)`.
     pub range_tag: u64,
 }
 
@@ -38,19 +42,11 @@ pub struct RequantRow {
 }
 
 impl RequantParams {
-    fn half(&self) -> i128 {
-        if self.shift == 0 {
-            0
-        } else {
-            1i128 << (self.shift - 1)
-        }
-    }
-
-    /// The honest witness for accumulator `acc` whose activated output is `y` (from the trace).
+    /// The honest witness for accumulator `acc` whose function output is `y` (from the trace).
     pub fn row(&self, acc: i64, y: i64) -> RequantRow {
-        let scaled = acc as i128 * self.mult as i128 + self.half();
-        let t = scaled >> self.shift;
-        RequantRow { acc, t: t as i64, r: (scaled - (t << self.shift)) as i64, y }
+        let scaled = acc as i128 * self.mult as i128 + self.half as i128;
+        let t = scaled.div_euclid(self.divisor as i128);
+        RequantRow { acc, t: t as i64, r: (scaled - t * self.divisor as i128) as i64, y }
     }
 }
 
@@ -63,7 +59,7 @@ pub struct RequantConfig {
     r: Column<Advice>,
     y: Column<Advice>,
     mult: Column<Fixed>,
-    pow: Column<Fixed>,
+    divisor: Column<Fixed>,
     half: Column<Fixed>,
     act_tag: Column<Fixed>,
     range_tag: Column<Fixed>,
@@ -74,7 +70,7 @@ impl RequantConfig {
     pub fn configure(meta: &mut ConstraintSystem<Fr>, table: TableConfig) -> Self {
         let q = meta.complex_selector();
         let [acc, t, r, y] = [(); 4].map(|_| meta.advice_column());
-        let [mult, pow, half, act_tag, range_tag] = [(); 5].map(|_| meta.fixed_column());
+        let [mult, divisor, half, act_tag, range_tag] = [(); 5].map(|_| meta.fixed_column());
         meta.enable_equality(acc);
         meta.enable_equality(y);
         meta.create_gate("requant", |meta| {
@@ -86,7 +82,7 @@ impl RequantConfig {
                 meta.query_fixed(c, Rotation::cur())
             };
             let lhs = cur(acc, meta) * fix(mult, meta) + fix(half, meta);
-            let rhs = cur(t, meta) * fix(pow, meta) + cur(r, meta);
+            let rhs = cur(t, meta) * fix(divisor, meta) + cur(r, meta);
             Constraints::with_selector(q, [lhs - rhs])
         });
         meta.lookup("requant activation", |meta| {
@@ -105,7 +101,7 @@ impl RequantConfig {
                 (Expression::Constant(Fr::zero()), table.output),
             ]
         });
-        RequantConfig { q, acc, t, r, y, mult, pow, half, act_tag, range_tag }
+        RequantConfig { q, acc, t, r, y, mult, divisor, half, act_tag, range_tag }
     }
 
     /// Assigns one row per element from absolute row `start` (callers keep a row cursor per
@@ -126,8 +122,8 @@ impl RequantConfig {
                     let offset = start + i;
                     self.q.enable(&mut region, offset)?;
                     region.assign_fixed(self.mult, offset, fe(params.mult));
-                    region.assign_fixed(self.pow, offset, fe128(1i128 << params.shift));
-                    region.assign_fixed(self.half, offset, fe128(params.half()));
+                    region.assign_fixed(self.divisor, offset, fe(params.divisor));
+                    region.assign_fixed(self.half, offset, fe(params.half));
                     region.assign_fixed(self.act_tag, offset, Fr::from(params.act_tag));
                     region.assign_fixed(self.range_tag, offset, Fr::from(params.range_tag));
                     let acc = region.assign_advice(self.acc, offset, Value::known(fe(row.acc)));
@@ -203,7 +199,7 @@ mod tests {
         let mut table = LookupTable::default();
         let domain = signed_range(8);
         let act_tag = table.function_tag(domain, &Activation::Relu);
-        let params = RequantParams { mult: 1, shift: 4, act_tag, range_tag: table.range_tag(4) };
+        let params = RequantParams { mult: 1, half: 8, divisor: 16, act_tag, range_tag: table.range_tag(16) };
         let rows: Vec<RequantRow> = accs
             .iter()
             .map(|&acc| {
