@@ -53,11 +53,17 @@ pub struct ModelConfig {
 }
 
 /// What a node needs from the shared table.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug)]
 enum NodePlan {
     Requant(RequantParams),
     /// The range tag that bounds differences of the pooled tensor's values.
     MaxPool(u64),
+    /// Identity-function tag over the output range, and one range tag per window size `n`
+    /// (for the remainder of the division by `2n`).
+    AvgPool {
+        act_tag: u64,
+        range_tags: std::collections::BTreeMap<usize, u64>,
+    },
     Wiring,
 }
 
@@ -81,6 +87,15 @@ fn pool_windows(input: &[usize], output: &[usize], window: &zkinfer_quant_models
         }
     }
     out
+}
+
+/// The divisor of an average-pool window: the kernel area, or the taps inside the input.
+fn avg_divisor(taps: &[usize], window: &zkinfer_quant_models::window::Window2d, count_include_pad: bool) -> usize {
+    if count_include_pad {
+        window.kernel[0] * window.kernel[1]
+    } else {
+        taps.len()
+    }
 }
 
 /// A quantized model with one inference's trace.
@@ -134,6 +149,17 @@ impl ModelCircuit {
                     }
                     NodePlan::Requant(params)
                 }
+                QOp::AvgPool { window, count_include_pad } => {
+                    let (i, o) = (&model.tensors[node.inputs[0]].shape, &model.tensors[node.output].shape);
+                    let domain = zkinfer_quant_models::quant::signed_range(model.tensors[node.output].bits);
+                    let act_tag = table.function_tag(domain, &zkinfer_quant_models::quant::Activation::Identity);
+                    let mut range_tags = std::collections::BTreeMap::new();
+                    for taps in pool_windows(i, o, window) {
+                        let n = avg_divisor(&taps, window, *count_include_pad);
+                        range_tags.entry(n).or_insert_with(|| table.range_tag(2 * n as i64));
+                    }
+                    NodePlan::AvgPool { act_tag, range_tags }
+                }
                 QOp::MaxPool(_) => NodePlan::MaxPool(table.range_tag(1i64 << model.tensors[node.inputs[0]].bits)),
                 QOp::Dense { .. } | QOp::Conv { .. } | QOp::Rewire { .. } => NodePlan::Wiring,
                 other => return Err(CircuitError::UnsupportedOp { op: other.name().into(), node: node.name.clone() }),
@@ -168,6 +194,12 @@ impl ModelCircuit {
                 QOp::MaxPool(window) => {
                     let (i, o) = (&self.model.tensors[node.inputs[0]].shape, &self.model.tensors[node.output].shape);
                     maxpool += MaxPoolConfig::rows(pool_windows(i, o, window).iter().map(Vec::len));
+                }
+                QOp::AvgPool { window, .. } => {
+                    let (i, o) = (&self.model.tensors[node.inputs[0]].shape, &self.model.tensors[node.output].shape);
+                    let windows = pool_windows(i, o, window);
+                    dense += windows.iter().map(|w| probe.rows(w.len(), 1)).sum::<usize>();
+                    requant += windows.len();
                 }
                 _ => {}
             }
@@ -277,15 +309,46 @@ impl Circuit<Fr> for ModelCircuit {
                     out.into_iter().map(|c| c.ok_or(Error::Synthesis)).collect::<Result<Vec<_>, _>>()?
                 }
                 QOp::Requant { .. } => {
-                    let NodePlan::Requant(params) = self.plans[index] else { return Err(Error::Synthesis) };
+                    let NodePlan::Requant(params) = self.plans[index].clone() else { return Err(Error::Synthesis) };
                     let rows: Vec<_> =
                         values[x].iter().zip(&values[node.output]).map(|(&a, &y)| params.row(a, y)).collect();
                     let out = config.requant.assign(&mut layouter, requant_row, params, &cells[x], &rows)?;
                     requant_row += rows.len();
                     out
                 }
+                QOp::AvgPool { window, count_include_pad } => {
+                    // Window sums on the dense chip (unit weights), then the rounded mean
+                    // `floor((2·sum + n) / 2n)` on the division chip.
+                    let NodePlan::AvgPool { act_tag, range_tags } = &self.plans[index] else {
+                        return Err(Error::Synthesis);
+                    };
+                    let taps = pool_windows(&model.tensors[x].shape, &model.tensors[node.output].shape, window);
+                    let mut out = Vec::with_capacity(taps.len());
+                    for (o, window_taps) in taps.iter().enumerate() {
+                        let n = avg_divisor(window_taps, window, *count_include_pad);
+                        let inputs: Vec<Option<Cell>> = window_taps.iter().map(|&i| Some(cells[x][i])).collect();
+                        let tap_values: Vec<i64> = window_taps.iter().map(|&i| values[x][i]).collect();
+                        let ones = vec![1; tap_values.len()];
+                        let job = DenseJob { inputs: &inputs, input_values: &tap_values, weight: &ones, bias: &[0] };
+                        let sums = config.dense.witness(&job);
+                        let sum_cell = config.dense.assign(&mut layouter, dense_row, &job, &sums)?;
+                        dense_row += config.dense.rows(tap_values.len(), 1);
+                        let params = RequantParams {
+                            mult: 2,
+                            half: n as i64,
+                            divisor: 2 * n as i64,
+                            act_tag: *act_tag,
+                            range_tag: *range_tags.get(&n).ok_or(Error::Synthesis)?,
+                        };
+                        let sum: i64 = tap_values.iter().sum();
+                        let row = params.row(sum, values[node.output][o]);
+                        out.extend(config.requant.assign(&mut layouter, requant_row, params, &sum_cell, &[row])?);
+                        requant_row += 1;
+                    }
+                    out
+                }
                 QOp::MaxPool(window) => {
-                    let NodePlan::MaxPool(range_tag) = self.plans[index] else { return Err(Error::Synthesis) };
+                    let NodePlan::MaxPool(range_tag) = self.plans[index].clone() else { return Err(Error::Synthesis) };
                     let taps = pool_windows(&model.tensors[x].shape, &model.tensors[node.output].shape, window);
                     let windows: Vec<Window> =
                         taps.iter().map(|w| w.iter().map(|&i| (cells[x][i], values[x][i])).collect()).collect();

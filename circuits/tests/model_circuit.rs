@@ -89,3 +89,18 @@ fn fashion_cnn_with_max_pools_verifies_and_mutations_are_rejected() {
         assert!(!verifies(&model, mutated, instance.clone()), "mutation of `{name}` accepted");
     }
 }
+
+#[test]
+fn digits_cnn_with_average_pool_verifies_and_mutations_are_rejected() {
+    let (model, trace) = shipped("digits-cnn");
+    let circuit = ModelCircuit::new(model.clone(), Arc::new(trace.clone()), LayoutParams::default()).unwrap();
+    let instance = circuit.instance();
+    println!("digits CNN: {} rows, k = {}", circuit.rows(), circuit.min_k());
+    assert!(verifies(&model, trace.clone(), instance.clone()));
+    let t = model.tensors.iter().position(|t| t.name == "pool").unwrap();
+    for e in [0, 17, 100] {
+        let mut mutated = trace.clone();
+        mutated.values[t][e] += 1;
+        assert!(!verifies(&model, mutated, instance.clone()), "mutation of pool[{e}] accepted");
+    }
+}
