@@ -73,13 +73,19 @@ fn every_mutated_trace_cell_is_rejected() {
     }
 }
 
-#[test]
-fn fashion_cnn_with_max_pools_verifies_and_mutations_are_rejected() {
-    let (model, trace) = shipped("fashion-cnn");
+/// A shipped model's honest circuit, checked to verify; returns its public instance.
+fn shipped_and_verified(name: &str) -> (Arc<QuantModel>, Trace, Vec<Fr>) {
+    let (model, trace) = shipped(name);
     let circuit = ModelCircuit::new(model.clone(), Arc::new(trace.clone()), LayoutParams::default()).unwrap();
     let instance = circuit.instance();
-    println!("fashion CNN: {} rows, k = {}", circuit.rows(), circuit.min_k());
+    println!("{name}: {} rows, k = {}", circuit.rows(), circuit.min_k());
     assert!(verifies(&model, trace.clone(), instance.clone()));
+    (model, trace, instance)
+}
+
+#[test]
+fn fashion_cnn_with_max_pools_verifies_and_mutations_are_rejected() {
+    let (model, trace, instance) = shipped_and_verified("fashion-cnn");
     // Mutations in every max-pool output and in each conv layer's requantized output.
     for name in ["pool1", "pool2", "relu1", "relu2"] {
         let t = model.tensors.iter().position(|t| t.name == name).unwrap();
@@ -92,11 +98,7 @@ fn fashion_cnn_with_max_pools_verifies_and_mutations_are_rejected() {
 
 #[test]
 fn digits_cnn_with_average_pool_verifies_and_mutations_are_rejected() {
-    let (model, trace) = shipped("digits-cnn");
-    let circuit = ModelCircuit::new(model.clone(), Arc::new(trace.clone()), LayoutParams::default()).unwrap();
-    let instance = circuit.instance();
-    println!("digits CNN: {} rows, k = {}", circuit.rows(), circuit.min_k());
-    assert!(verifies(&model, trace.clone(), instance.clone()));
+    let (model, trace, instance) = shipped_and_verified("digits-cnn");
     let t = model.tensors.iter().position(|t| t.name == "pool").unwrap();
     for e in [0, 17, 100] {
         let mut mutated = trace.clone();

@@ -21,19 +21,16 @@ fn s(p: &Path) -> &str {
     p.to_str().unwrap()
 }
 
+fn quantize(dir: &Path, zkq: &Path) -> Output {
+    zkinfer(&["quantize", s(&dir.join("model.onnx")), "--calibration", s(&dir.join("calibration.json")), "-o", s(zkq)])
+}
+
 #[test]
 fn quantize_run_and_accuracy() {
     let dir = model_dir();
     let tmp = temp_dir("flow");
     let zkq = tmp.join("m.zkq");
-    let out = zkinfer(&[
-        "quantize",
-        s(&dir.join("model.onnx")),
-        "--calibration",
-        s(&dir.join("calibration.json")),
-        "-o",
-        s(&zkq),
-    ]);
+    let out = quantize(&dir, &zkq);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert!(String::from_utf8_lossy(&out.stdout).contains("relu1"));
 
@@ -56,14 +53,7 @@ fn errors_name_the_problem_and_exit_non_zero() {
     let short = tmp.join("short.json");
     std::fs::write(&short, r#"{"input_data": [[0.5, 0.5]]}"#).unwrap();
     let zkq = tmp.join("m.zkq");
-    let out = zkinfer(&[
-        "quantize",
-        s(&dir.join("model.onnx")),
-        "--calibration",
-        s(&dir.join("calibration.json")),
-        "-o",
-        s(&zkq),
-    ]);
+    let out = quantize(&dir, &zkq);
     assert!(out.status.success());
 
     let out = zkinfer(&["run", s(&zkq), "--input", s(&short)]);
