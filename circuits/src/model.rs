@@ -178,17 +178,17 @@ impl ModelCircuit {
     /// cursor, so chips run side by side: the height is the tallest chip's (or the table's).
     pub fn rows(&self) -> usize {
         let inputs = self.model.inputs.iter().map(|&t| self.model.tensors[t].len()).sum::<usize>();
-        let probe = DenseConfig::configure(&mut ConstraintSystem::default(), self.layout.dense);
+        let packing = self.layout.dense;
         let (mut dense, mut requant, mut maxpool) = (0, 0, 0);
         for node in &self.model.nodes {
             match &node.op {
                 QOp::Dense { inputs, outputs, .. } => {
-                    dense += self.model.tensors[node.inputs[0]].len() / inputs.max(&1) * probe.rows(*inputs, *outputs)
+                    dense += self.model.tensors[node.inputs[0]].len() / inputs.max(&1) * packing.rows(*inputs, *outputs)
                 }
                 QOp::Conv { window, group, .. } => {
                     let (i, o) = (&self.model.tensors[node.inputs[0]].shape, &self.model.tensors[node.output].shape);
                     let s = conv_jobs_shape(i, o, *group, window);
-                    dense += s.out_h * s.out_w * s.group * probe.rows(s.cin_g * s.kernel, s.cout_g);
+                    dense += s.out_h * s.out_w * s.group * packing.rows(s.cin_g * s.kernel, s.cout_g);
                 }
                 QOp::Requant { .. } => requant += self.model.tensors[node.output].len(),
                 QOp::MaxPool(window) => {
@@ -198,7 +198,7 @@ impl ModelCircuit {
                 QOp::AvgPool { window, .. } => {
                     let (i, o) = (&self.model.tensors[node.inputs[0]].shape, &self.model.tensors[node.output].shape);
                     let windows = pool_windows(i, o, window);
-                    dense += windows.iter().map(|w| probe.rows(w.len(), 1)).sum::<usize>();
+                    dense += windows.iter().map(|w| packing.rows(w.len(), 1)).sum::<usize>();
                     requant += windows.len();
                 }
                 _ => {}

@@ -34,6 +34,13 @@ impl Default for DenseShape {
     }
 }
 
+impl DenseShape {
+    /// Rows a dot-product job of `inputs → outputs` occupies with this packing.
+    pub fn rows(&self, inputs: usize, outputs: usize) -> usize {
+        inputs.div_ceil(self.width) * outputs.div_ceil(self.outputs)
+    }
+}
+
 /// Columns and constraints of the dense chip.
 #[derive(Clone, Debug)]
 pub struct DenseConfig {
@@ -91,7 +98,7 @@ impl DenseConfig {
 
     /// Rows a dense layer of `inputs → outputs` occupies.
     pub fn rows(&self, inputs: usize, outputs: usize) -> usize {
-        inputs.div_ceil(self.shape.width) * outputs.div_ceil(self.shape.outputs)
+        self.shape.rows(inputs, outputs)
     }
 
     /// The running sums of `job` in layout order (block by block, row by row, `K` per row).
@@ -177,12 +184,9 @@ impl DenseConfig {
 
 #[cfg(test)]
 mod tests {
-    use halo2_proofs::circuit::SimpleFloorPlanner;
-    use halo2_proofs::dev::MockProver;
-    use halo2_proofs::plonk::{Circuit, Instance};
-
     use super::*;
-    use crate::chips::test_support::{assign_inputs, io_columns};
+    use crate::chips::test_support::{verifies, ChipCase};
+    use crate::table::TableConfig;
 
     #[derive(Clone)]
     struct TestCircuit {
@@ -195,44 +199,36 @@ mod tests {
         sum_delta: Option<(usize, i64)>,
     }
 
-    #[derive(Clone)]
-    struct TestConfig {
-        input: Column<Advice>,
-        out: Column<Instance>,
-        dense: DenseConfig,
-    }
-
     const SHAPE: DenseShape = DenseShape { width: 2, outputs: 2 };
 
-    impl Circuit<Fr> for TestCircuit {
-        type Config = TestConfig;
-        type FloorPlanner = SimpleFloorPlanner;
-        type Params = ();
+    impl ChipCase for TestCircuit {
+        type Chip = DenseConfig;
 
-        fn without_witnesses(&self) -> Self {
-            self.clone()
+        fn configure_chip(meta: &mut ConstraintSystem<Fr>, _: TableConfig) -> DenseConfig {
+            DenseConfig::configure(meta, SHAPE)
         }
 
-        fn configure(meta: &mut ConstraintSystem<Fr>) -> TestConfig {
-            let (input, out) = io_columns(meta);
-            TestConfig { input, out, dense: DenseConfig::configure(meta, SHAPE) }
+        fn inputs(&self) -> &[i64] {
+            &self.x
         }
 
-        fn synthesize(&self, config: TestConfig, mut layouter: impl Layouter<Fr>) -> Result<(), Error> {
-            let inputs: Vec<_> = assign_inputs(&mut layouter, config.input, &self.x)?.into_iter().map(Some).collect();
+        fn lay_out(
+            &self,
+            dense: &DenseConfig,
+            _: TableConfig,
+            layouter: &mut impl Layouter<Fr>,
+            cells: &[Cell],
+        ) -> Result<Vec<Cell>, Error> {
+            let inputs: Vec<_> = cells.iter().copied().map(Some).collect();
             // The witness comes from `witness_weight`; the fixed columns get `weight`.
             let honest =
                 DenseJob { inputs: &inputs, input_values: &self.x, weight: &self.witness_weight, bias: &self.bias };
-            let mut sums = config.dense.witness(&honest);
+            let mut sums = dense.witness(&honest);
             if let Some((at, delta)) = self.sum_delta {
                 sums[at] += delta;
             }
             let laid_out = DenseJob { weight: &self.weight, ..honest };
-            let outputs = config.dense.assign(&mut layouter, 0, &laid_out, &sums)?;
-            for (i, cell) in outputs.into_iter().enumerate() {
-                layouter.constrain_instance(cell, config.out, i);
-            }
-            Ok(())
+            dense.assign(layouter, 0, &laid_out, &sums)
         }
     }
 
@@ -255,7 +251,7 @@ mod tests {
     }
 
     fn verify(c: &TestCircuit, public: Vec<Fr>) -> bool {
-        MockProver::run(7, c, vec![public]).unwrap().verify().is_ok()
+        verifies(7, c, public)
     }
 
     #[test]
@@ -264,7 +260,7 @@ mod tests {
         assert_eq!(c.weight.len(), 15);
         assert!(verify(&c, expected(&c.x, &c.weight, &c.bias)));
         // 5 inputs in rows of 2 → 3 steps; 3 outputs in groups of 2 → 2 blocks.
-        assert_eq!(DenseConfig::configure(&mut ConstraintSystem::default(), SHAPE).rows(5, 3), 6);
+        assert_eq!(SHAPE.rows(5, 3), 6);
     }
 
     #[test]

@@ -109,12 +109,8 @@ impl MaxPoolConfig {
 
 #[cfg(test)]
 mod tests {
-    use halo2_proofs::circuit::SimpleFloorPlanner;
-    use halo2_proofs::dev::MockProver;
-    use halo2_proofs::plonk::{Circuit, Instance};
-
     use super::*;
-    use crate::chips::test_support::{assign_inputs, io_columns};
+    use crate::chips::test_support::{verifies, ChipCase};
     use crate::table::LookupTable;
 
     #[derive(Clone)]
@@ -125,41 +121,30 @@ mod tests {
         maxima: Vec<i64>,
     }
 
-    #[derive(Clone)]
-    struct TestConfig {
-        input: Column<Advice>,
-        out: Column<Instance>,
-        table: TableConfig,
-        pool: MaxPoolConfig,
-    }
+    impl ChipCase for TestCircuit {
+        type Chip = MaxPoolConfig;
 
-    impl Circuit<Fr> for TestCircuit {
-        type Config = TestConfig;
-        type FloorPlanner = SimpleFloorPlanner;
-        type Params = ();
-
-        fn without_witnesses(&self) -> Self {
-            self.clone()
+        fn configure_chip(meta: &mut ConstraintSystem<Fr>, table: TableConfig) -> MaxPoolConfig {
+            MaxPoolConfig::configure(meta, table)
         }
 
-        fn configure(meta: &mut ConstraintSystem<Fr>) -> TestConfig {
-            let table = TableConfig::configure(meta);
-            let (input, out) = io_columns(meta);
-            TestConfig { input, out, table, pool: MaxPoolConfig::configure(meta, table) }
+        fn inputs(&self) -> &[i64] {
+            &self.x
         }
 
-        fn synthesize(&self, config: TestConfig, mut layouter: impl Layouter<Fr>) -> Result<(), Error> {
-            let mut table = LookupTable::default();
-            let tag = table.range_tag(256);
-            table.assign(&mut layouter, config.table)?;
-            let cells = assign_inputs(&mut layouter, config.input, &self.x)?;
+        fn lay_out(
+            &self,
+            pool: &MaxPoolConfig,
+            table: TableConfig,
+            layouter: &mut impl Layouter<Fr>,
+            cells: &[Cell],
+        ) -> Result<Vec<Cell>, Error> {
+            let mut lookup = LookupTable::default();
+            let tag = lookup.range_tag(256);
+            lookup.assign(layouter, table)?;
             let windows: Vec<Window> =
                 self.windows.iter().map(|w| w.iter().map(|&i| (cells[i], self.x[i])).collect()).collect();
-            let out = config.pool.assign(&mut layouter, 0, &windows, &self.maxima, tag)?;
-            for (i, c) in out.into_iter().enumerate() {
-                layouter.constrain_instance(c, config.out, i);
-            }
-            Ok(())
+            pool.assign(layouter, 0, &windows, &self.maxima, tag)
         }
     }
 
@@ -171,8 +156,7 @@ mod tests {
     }
 
     fn verify(c: &TestCircuit) -> bool {
-        let public = c.maxima.iter().map(|&m| fe(m)).collect();
-        MockProver::run(10, c, vec![public]).unwrap().verify().is_ok()
+        verifies(10, c, c.maxima.iter().map(|&m| fe(m)).collect())
     }
 
     #[test]

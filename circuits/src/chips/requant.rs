@@ -140,13 +140,10 @@ impl RequantConfig {
 
 #[cfg(test)]
 mod tests {
-    use halo2_proofs::circuit::SimpleFloorPlanner;
-    use halo2_proofs::dev::MockProver;
-    use halo2_proofs::plonk::{Circuit, Instance};
     use zkinfer_quant_models::quant::{signed_range, Activation};
 
     use super::*;
-    use crate::chips::test_support::{assign_inputs, io_columns};
+    use crate::chips::test_support::{verifies, ChipCase};
     use crate::table::LookupTable;
 
     /// Free accumulators → requant → outputs in the instance column.
@@ -159,37 +156,26 @@ mod tests {
         rows: Vec<RequantRow>,
     }
 
-    #[derive(Clone)]
-    struct TestConfig {
-        input: Column<Advice>,
-        out: Column<Instance>,
-        requant: RequantConfig,
-        table: TableConfig,
-    }
+    impl ChipCase for TestCircuit {
+        type Chip = RequantConfig;
 
-    impl Circuit<Fr> for TestCircuit {
-        type Config = TestConfig;
-        type FloorPlanner = SimpleFloorPlanner;
-        type Params = ();
-
-        fn without_witnesses(&self) -> Self {
-            self.clone()
+        fn configure_chip(meta: &mut ConstraintSystem<Fr>, table: TableConfig) -> RequantConfig {
+            RequantConfig::configure(meta, table)
         }
 
-        fn configure(meta: &mut ConstraintSystem<Fr>) -> TestConfig {
-            let table = TableConfig::configure(meta);
-            let (input, out) = io_columns(meta);
-            TestConfig { input, out, requant: RequantConfig::configure(meta, table), table }
+        fn inputs(&self) -> &[i64] {
+            &self.inputs
         }
 
-        fn synthesize(&self, config: TestConfig, mut layouter: impl Layouter<Fr>) -> Result<(), Error> {
-            self.table.assign(&mut layouter, config.table)?;
-            let inputs = assign_inputs(&mut layouter, config.input, &self.inputs)?;
-            let outputs = config.requant.assign(&mut layouter, 0, self.params, &inputs, &self.rows)?;
-            for (i, cell) in outputs.into_iter().enumerate() {
-                layouter.constrain_instance(cell, config.out, i);
-            }
-            Ok(())
+        fn lay_out(
+            &self,
+            chip: &RequantConfig,
+            table: TableConfig,
+            layouter: &mut impl Layouter<Fr>,
+            inputs: &[Cell],
+        ) -> Result<Vec<Cell>, Error> {
+            self.table.assign(layouter, table)?;
+            chip.assign(layouter, 0, self.params, inputs, &self.rows)
         }
     }
 
@@ -212,7 +198,7 @@ mod tests {
     }
 
     fn verify(circuit: &TestCircuit, public: Vec<Fr>) -> bool {
-        MockProver::run(K, circuit, vec![public]).unwrap().verify().is_ok()
+        verifies(K, circuit, public)
     }
 
     const ACCS: [i64; 6] = [-300, -8, 7, 8, 100, 2031];
