@@ -29,16 +29,45 @@ pub enum CircuitError {
     /// A value the integer inference clamped cannot be proven.
     #[error("node `{node}`: {count} value(s) saturated (outside the calibrated range) and cannot be proven")]
     Saturated { node: String, count: usize },
+    /// Layout parameters outside what the circuit supports.
+    #[error("invalid layout: {0}")]
+    BadLayout(String),
     /// A trace that does not belong to the model.
     #[error("the trace does not match the model: {0}")]
     TraceMismatch(String),
 }
 
-/// Layout parameters chosen by the planner; part of the model's identity.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+/// Layout parameters chosen by the planner. They decide the circuit's columns and instance,
+/// so they are part of the model's identity (hashed into the model id).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct LayoutParams {
     /// Packing of the dense chip.
     pub dense: DenseShape,
+    /// Whether the model input is part of the public instance. When false the buyer sees only
+    /// the output and the model id; the input stays the provider's witness.
+    pub public_input: bool,
+}
+
+/// The widest packing a layout may ask for (bounds what a key file can make `configure` allocate).
+pub const MAX_DENSE_PACKING: usize = 256;
+
+impl LayoutParams {
+    /// Rejects packings no planner produces (a corrupt or hostile key file).
+    pub fn check(&self) -> Result<(), CircuitError> {
+        let DenseShape { width, outputs } = self.dense;
+        if !(1..=MAX_DENSE_PACKING).contains(&width) || !(1..=MAX_DENSE_PACKING).contains(&outputs) {
+            return Err(CircuitError::BadLayout(format!(
+                "dense packing {width} x {outputs} is outside 1..={MAX_DENSE_PACKING}"
+            )));
+        }
+        Ok(())
+    }
+}
+
+impl Default for LayoutParams {
+    fn default() -> Self {
+        LayoutParams { dense: DenseShape::default(), public_input: true }
+    }
 }
 
 /// Columns of the model circuit.
@@ -112,6 +141,16 @@ pub struct ModelCircuit {
 impl ModelCircuit {
     /// Checks that every op has a chip and the trace is provable, and builds the lookup table.
     pub fn new(model: Arc<QuantModel>, trace: Arc<Trace>, layout: LayoutParams) -> Result<Self, CircuitError> {
+        Self::build(model, trace, layout, true)
+    }
+
+    fn build(
+        model: Arc<QuantModel>,
+        trace: Arc<Trace>,
+        layout: LayoutParams,
+        check_saturation: bool,
+    ) -> Result<Self, CircuitError> {
+        layout.check()?;
         if trace.values.len() != model.tensors.len() {
             return Err(CircuitError::TraceMismatch(format!(
                 "{} tensors, trace has {}",
@@ -144,7 +183,7 @@ impl ModelCircuit {
                     };
                     let acc = &trace.values[node.inputs[0]];
                     let count = acc.iter().filter(|&&a| !(domain.0..=domain.1).contains(&params.row(a, 0).t)).count();
-                    if count > 0 {
+                    if check_saturation && count > 0 {
                         return Err(CircuitError::Saturated { node: node.name.clone(), count });
                     }
                     NodePlan::Requant(params)
@@ -168,9 +207,22 @@ impl ModelCircuit {
         Ok(ModelCircuit { model, trace, layout, table, plans })
     }
 
-    /// The public instance: model inputs then outputs, flattened.
+    /// The circuit of `model` without a witness, for key generation: the keys depend only on
+    /// the model and the layout, never on an input.
+    pub fn for_keygen(model: Arc<QuantModel>, layout: LayoutParams) -> Result<Self, CircuitError> {
+        let zeros = Trace { values: model.tensors.iter().map(|t| vec![0; t.len()]).collect(), saturations: Vec::new() };
+        Self::build(model, Arc::new(zeros), layout, false)
+    }
+
+    /// The layout the circuit was built with.
+    pub fn layout(&self) -> LayoutParams {
+        self.layout
+    }
+
+    /// The public instance: model inputs (when public) then outputs, flattened.
     pub fn instance(&self) -> Vec<Fr> {
-        let ids = self.model.inputs.iter().chain(&self.model.outputs);
+        let inputs = if self.layout.public_input { &self.model.inputs[..] } else { &[] };
+        let ids = inputs.iter().chain(&self.model.outputs);
         ids.flat_map(|&t| self.trace.values[t].iter().map(|&v| fe(v))).collect()
     }
 
@@ -267,9 +319,11 @@ impl Circuit<Fr> for ModelCircuit {
                 },
             )?;
             input_row += assigned.len();
-            for &cell in &assigned {
-                layouter.constrain_instance(cell, config.instance, public_row);
-                public_row += 1;
+            if self.layout.public_input {
+                for &cell in &assigned {
+                    layouter.constrain_instance(cell, config.instance, public_row);
+                    public_row += 1;
+                }
             }
             cells[t] = assigned;
         }

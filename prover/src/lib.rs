@@ -1,11 +1,20 @@
-//! Keys, proofs and the (insecure, test-only) SRS for model circuits: KZG over BN254 with
-//! SHPLONK multi-opening, Blake2b transcript. Proofs verify with halo2-axiom's stock verifier.
-//!
-//! Still to come here: key files with a version header, the witness straight from the trace
-//! (`create_proof_from_advice`), the MSM trait with CPU and GPU backends.
+//! The provider's side: SRS handling, keys (generated once per model, cached on disk), and
+//! proofs of the integer inference trace packed into verifiable bundles. KZG over BN254 with
+//! SHPLONK multi-opening and a Blake2b transcript; proofs verify with halo2-axiom's stock
+//! verifier (`zkinfer_verifier::verify` wraps it).
 
+mod error;
+mod keys;
+mod msm;
 mod proof;
+mod scheme;
+mod spec;
 mod srs;
 
-pub use proof::{keygen, prove, verify, Keys, ProofError};
-pub use srs::insecure_test_srs;
+pub use error::ProofError;
+pub use keys::{circuit_k, setup, ProverKey, PK_VERSION};
+pub use msm::{Basis, CpuMsm, MsmBackend};
+pub use proof::{prove, ProveTimings};
+pub use scheme::{RoutedKzg, RoutedParams, RoutedShplonk};
+pub use spec::circuit_spec;
+pub use srs::{insecure_test_srs, read_srs, write_srs, SrsSource};

@@ -1,80 +1,84 @@
-//! Key generation, proving and verification of a model circuit.
+//! Proving one inference: trace → circuit → proof → bundle.
 
-use halo2_proofs::halo2curves::bn256::{Bn256, Fr, G1Affine};
-use halo2_proofs::plonk::{create_proof, keygen_pk, keygen_vk, verify_proof, Error, ProvingKey, VerifyingKey};
-use halo2_proofs::poly::commitment::ParamsProver;
-use halo2_proofs::poly::kzg::commitment::{KZGCommitmentScheme, ParamsKZG};
-use halo2_proofs::poly::kzg::multiopen::{ProverSHPLONK, VerifierSHPLONK};
-use halo2_proofs::poly::kzg::strategy::SingleStrategy;
-use halo2_proofs::transcript::{Blake2bRead, Blake2bWrite, Challenge255, TranscriptReadBuffer, TranscriptWriterBuffer};
-use rand_core::SeedableRng;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use halo2_proofs::halo2curves::bn256::G1Affine;
+use halo2_proofs::plonk::create_proof;
+use halo2_proofs::transcript::{Blake2bWrite, Challenge255, TranscriptWriterBuffer};
+use rand_core::RngCore;
 use zkinfer_circuits::model::ModelCircuit;
+use zkinfer_quant_models::infer::Trace;
+use zkinfer_quant_models::QuantModel;
+use zkinfer_verifier::{IoTensor, ProofBundle, TensorValues, BUNDLE_VERSION};
 
-/// Why keygen, proving or verification failed.
-#[derive(Debug, thiserror::Error)]
-pub enum ProofError {
-    #[error("key generation failed: {0:?}")]
-    Keygen(Error),
-    #[error("proving failed: {0:?}")]
-    Prove(Error),
-    /// The proof does not verify against the key and public values.
-    #[error("proof invalid: {0:?}")]
-    Invalid(Error),
+use crate::error::ProofError;
+use crate::keys::ProverKey;
+use crate::msm::MsmBackend;
+use crate::scheme::{RoutedKzg, RoutedParams, RoutedShplonk};
+
+/// Where the time of one proof went.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct ProveTimings {
+    /// Planning the circuit from the trace (saturation and shape checks, table).
+    pub witness: Duration,
+    /// halo2's `create_proof`: synthesis, commitments, quotient, openings.
+    pub proof: Duration,
 }
 
-/// A model's proving key (which contains the verifying key).
-pub struct Keys {
-    pub pk: ProvingKey<G1Affine>,
-}
-
-impl Keys {
-    /// The verifying key: commits to the circuit, its fixed columns and so the weights.
-    pub fn vk(&self) -> &VerifyingKey<G1Affine> {
-        self.pk.get_vk()
+/// Proves that `model` maps the traced input to the traced output, and packs the public values
+/// with the proof. `trace` must come from `zkinfer_quant_models::infer::run` on `model`; `rng`
+/// drives the blinding (fresh entropy in production, a seeded generator in tests).
+pub fn prove<M: MsmBackend + Default + 'static>(
+    params: &RoutedParams<M>,
+    key: &ProverKey,
+    model: Arc<QuantModel>,
+    trace: Arc<Trace>,
+    rng: impl RngCore,
+) -> Result<(ProofBundle, ProveTimings), ProofError> {
+    let start = Instant::now();
+    let spec = key.spec();
+    let circuit = ModelCircuit::new(model.clone(), trace.clone(), spec.layout)?;
+    if circuit.min_k() != spec.k {
+        return Err(ProofError::KeyFile(format!(
+            "the key is for a circuit of 2^{} rows, this model needs 2^{}: the key belongs to another model",
+            spec.k,
+            circuit.min_k()
+        )));
     }
-}
-
-/// Generates keys for the circuit's shape and constants (its witness is not used).
-pub fn keygen(params: &ParamsKZG<Bn256>, circuit: &ModelCircuit) -> Result<Keys, ProofError> {
-    let vk = keygen_vk(params, circuit).map_err(ProofError::Keygen)?;
-    let pk = keygen_pk(params, vk, circuit).map_err(ProofError::Keygen)?;
-    Ok(Keys { pk })
-}
-
-/// Proves `circuit` with its instance; `seed` drives the blinding (fixed seeds give
-/// reproducible proofs for tests; a provider uses fresh entropy).
-pub fn prove(params: &ParamsKZG<Bn256>, keys: &Keys, circuit: ModelCircuit, seed: u64) -> Result<Vec<u8>, ProofError> {
     let instance = circuit.instance();
+    let witness = start.elapsed();
+    let start = Instant::now();
     let mut transcript = Blake2bWrite::<_, G1Affine, Challenge255<_>>::init(vec![]);
-    let rng = rand_chacha::ChaCha20Rng::seed_from_u64(seed);
-    create_proof::<KZGCommitmentScheme<Bn256>, ProverSHPLONK<'_, Bn256>, _, _, _, _>(
+    create_proof::<RoutedKzg<M>, RoutedShplonk<'_>, _, _, _, _>(
         params,
-        &keys.pk,
+        &key.pk,
         &[circuit],
         &[&[&instance]],
         rng,
         &mut transcript,
     )
     .map_err(ProofError::Prove)?;
-    Ok(transcript.finalize())
-}
-
-/// Checks a proof with halo2-axiom's stock SHPLONK verifier.
-pub fn verify(
-    params: &ParamsKZG<Bn256>,
-    vk: &VerifyingKey<G1Affine>,
-    instance: &[Fr],
-    proof: &[u8],
-) -> Result<(), ProofError> {
-    let verifier_params = params.verifier_params();
-    let mut transcript = Blake2bRead::<_, G1Affine, Challenge255<_>>::init(proof);
-    verify_proof::<KZGCommitmentScheme<Bn256>, VerifierSHPLONK<'_, Bn256>, _, _, SingleStrategy<'_, Bn256>>(
-        verifier_params,
-        vk,
-        SingleStrategy::new(params),
-        &[&[instance]],
-        &mut transcript,
-    )
-    .map(|_| ())
-    .map_err(ProofError::Invalid)
+    let proof = transcript.finalize();
+    let timings = ProveTimings { witness, proof: start.elapsed() };
+    let values = |ids: &[usize], specs: &[IoTensor]| -> Vec<TensorValues> {
+        ids.iter()
+            .zip(specs)
+            .map(|(&t, s)| TensorValues {
+                name: s.name.clone(),
+                shape: s.shape.clone(),
+                scale: s.scale(),
+                values: trace.values[t].clone(),
+                floats: trace.values[t].iter().map(|&v| v as f64 * s.scale()).collect(),
+            })
+            .collect()
+    };
+    let bundle = ProofBundle {
+        version: BUNDLE_VERSION,
+        model_id: key.verifier.model_id().to_string(),
+        inputs: spec.layout.public_input.then(|| values(&model.inputs, &spec.inputs)),
+        outputs: values(&model.outputs, &spec.outputs),
+        proof,
+    };
+    Ok((bundle, timings))
 }

@@ -1,2 +1,21 @@
-//! The buyer's side: proof bundle + verifying key + model id → accept or a precise reason to
-//! reject. Depends on no prover, ONNX, GPU or async code. Filled by the proving work.
+//! The buyer's side: proof bundle + verifying key + expected model id → the proven output, or a
+//! precise reason to reject.
+//!
+//! Light on purpose: it depends on the circuit's `configure` side (to read a verifying key) and
+//! halo2's verifier, never on the prover, ONNX import, a GPU or an async runtime. It owns the
+//! formats a buyer receives: the verifier key file (spec + SRS points the check needs + halo2
+//! verifying key), the model id, and the proof bundle.
+
+mod bundle;
+mod error;
+mod key;
+mod model_id;
+mod srs;
+mod verify;
+
+pub use bundle::{ProofBundle, TensorValues, BUNDLE_VERSION};
+pub use error::Rejection;
+pub use key::{CircuitSpec, IoTensor, VerifierKey};
+pub use model_id::ModelId;
+pub use srs::VerifierSrs;
+pub use verify::{verify, VerifiedOutput};

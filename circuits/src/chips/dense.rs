@@ -18,7 +18,7 @@ use halo2_proofs::poly::Rotation;
 use crate::field::fe;
 
 /// How many inputs and outputs one row carries.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct DenseShape {
     /// Inputs per row (`W`).
     pub width: usize,

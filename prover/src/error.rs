@@ -1,0 +1,25 @@
+//! Why a prover step failed.
+
+use zkinfer_circuits::model::CircuitError;
+use zkinfer_verifier::Rejection;
+
+/// Everything that can stop setup or proving, each naming its cause.
+#[derive(Debug, thiserror::Error)]
+pub enum ProofError {
+    /// The model or trace cannot be laid out (unsupported op, saturated value).
+    #[error(transparent)]
+    Circuit(#[from] CircuitError),
+    #[error("key generation failed: {0:?}")]
+    Keygen(halo2_proofs::plonk::Error),
+    #[error("proving failed: {0:?}")]
+    Prove(halo2_proofs::plonk::Error),
+    /// The SRS file is unusable (format, size, too small for the circuit).
+    #[error("SRS: {0}")]
+    Srs(String),
+    /// The proving-key file is unusable (format, version, corruption, other model).
+    #[error("proving key: {0}")]
+    KeyFile(String),
+    /// The verifier rejected the key just generated (a bug, reported rather than hidden).
+    #[error("verifier key: {0}")]
+    VerifierKey(#[from] Rejection),
+}

@@ -1,0 +1,153 @@
+//! A KZG commitment scheme whose commitments go through an [`MsmBackend`].
+//!
+//! It wraps halo2's `ParamsKZG` and overrides only `commit` and `commit_lagrange`; the SHPLONK
+//! opening and all FFTs stay halo2's. Keys and proofs are therefore those of stock KZG: the
+//! stock `VerifierSHPLONK` checks them, and with the same RNG the proof bytes are identical.
+
+use std::fmt::Debug;
+use std::io;
+use std::marker::PhantomData;
+
+use halo2_proofs::halo2curves::bn256::{Bn256, Fr, G1Affine, G1};
+use halo2_proofs::halo2curves::serde::SerdeObject;
+use halo2_proofs::poly::commitment::{Blind, CommitmentScheme, Params, ParamsProver, Prover};
+use halo2_proofs::poly::kzg::commitment::ParamsKZG;
+use halo2_proofs::poly::kzg::msm::MSMKZG;
+use halo2_proofs::poly::kzg::multiopen::ProverSHPLONK;
+use halo2_proofs::poly::ProverQuery;
+use halo2_proofs::poly::{Coeff, LagrangeCoeff, Polynomial};
+use halo2_proofs::transcript::{EncodedChallenge, TranscriptWrite};
+use halo2_proofs::SerdeFormat;
+use rand_core::RngCore;
+
+use crate::msm::{Basis, MsmBackend};
+
+/// KZG over BN254 with commitments computed by `M`.
+#[derive(Debug)]
+pub struct RoutedKzg<M>(PhantomData<M>);
+
+/// `ParamsKZG` plus its Lagrange points (private in halo2) and the MSM backend.
+#[derive(Clone, Debug)]
+pub struct RoutedParams<M> {
+    inner: ParamsKZG<Bn256>,
+    lagrange: Vec<G1Affine>,
+    backend: M,
+}
+
+impl<M: MsmBackend> RoutedParams<M> {
+    /// Wraps `inner`. The Lagrange points are read back from the params' own raw serialization
+    /// (a copy; recomputing them would be an inverse FFT over the curve).
+    pub fn new(inner: ParamsKZG<Bn256>, backend: M) -> Self {
+        let mut raw = Vec::new();
+        inner.write_custom(&mut raw, SerdeFormat::RawBytesUnchecked).unwrap_or_default();
+        let n = inner.n() as usize;
+        let point = G1Affine::default().to_raw_bytes().len();
+        let start = 4 + n * point;
+        let lagrange =
+            raw[start..start + n * point].chunks_exact(point).map(G1Affine::from_raw_bytes_unchecked).collect();
+        RoutedParams { inner, lagrange, backend }
+    }
+
+    /// The wrapped stock parameters (for the verifier side and the SRS id).
+    pub fn inner(&self) -> &ParamsKZG<Bn256> {
+        &self.inner
+    }
+
+    /// The MSM backend in use.
+    pub fn backend(&self) -> &M {
+        &self.backend
+    }
+}
+
+impl<M: MsmBackend + Default + 'static> CommitmentScheme for RoutedKzg<M> {
+    type Scalar = Fr;
+    type Curve = G1Affine;
+    type ParamsProver = RoutedParams<M>;
+    type ParamsVerifier = ParamsKZG<Bn256>;
+
+    fn new_params(k: u32) -> Self::ParamsProver {
+        RoutedParams::new(ParamsKZG::new(k), M::default())
+    }
+
+    fn read_params<R: io::Read>(reader: &mut R) -> io::Result<Self::ParamsProver> {
+        Ok(RoutedParams::new(ParamsKZG::read(reader)?, M::default()))
+    }
+}
+
+impl<'params, M: MsmBackend + Default + 'params> Params<'params, G1Affine> for RoutedParams<M> {
+    type MSM = MSMKZG<Bn256>;
+
+    fn k(&self) -> u32 {
+        self.inner.k()
+    }
+
+    fn n(&self) -> u64 {
+        self.inner.n()
+    }
+
+    fn downsize(&mut self, k: u32) {
+        let mut inner = self.inner.clone();
+        inner.downsize(k);
+        *self = RoutedParams::new(inner, self.backend.clone());
+    }
+
+    fn empty_msm(&'params self) -> MSMKZG<Bn256> {
+        MSMKZG::new()
+    }
+
+    fn commit_lagrange(&self, poly: &Polynomial<Fr, LagrangeCoeff>, _: Blind<Fr>) -> G1 {
+        self.backend.msm(poly, &self.lagrange[..poly.len()], Basis::Lagrange)
+    }
+
+    fn write<W: io::Write>(&self, writer: &mut W) -> io::Result<()> {
+        self.inner.write(writer)
+    }
+
+    fn read<R: io::Read>(reader: &mut R) -> io::Result<Self> {
+        Ok(RoutedParams::new(ParamsKZG::read(reader)?, M::default()))
+    }
+}
+
+impl<'params, M: MsmBackend + Default + 'params> ParamsProver<'params, G1Affine> for RoutedParams<M> {
+    type ParamsVerifier = ParamsKZG<Bn256>;
+
+    fn new(k: u32) -> Self {
+        RoutedParams::new(ParamsKZG::new(k), M::default())
+    }
+
+    fn commit(&self, poly: &Polynomial<Fr, Coeff>, _: Blind<Fr>) -> G1 {
+        self.backend.msm(poly, &self.inner.get_g()[..poly.len()], Basis::Monomial)
+    }
+
+    fn get_g(&self) -> &[G1Affine] {
+        self.inner.get_g()
+    }
+
+    fn verifier_params(&'params self) -> &'params ParamsKZG<Bn256> {
+        &self.inner
+    }
+}
+
+/// halo2's SHPLONK prover over the wrapped parameters.
+pub struct RoutedShplonk<'params>(ProverSHPLONK<'params, Bn256>);
+
+impl<'params, M: MsmBackend + Default + 'static> Prover<'params, RoutedKzg<M>> for RoutedShplonk<'params> {
+    const QUERY_INSTANCE: bool = false;
+
+    fn new(params: &'params RoutedParams<M>) -> Self {
+        RoutedShplonk(ProverSHPLONK::new(&params.inner))
+    }
+
+    fn create_proof<'com, E: EncodedChallenge<G1Affine>, T: TranscriptWrite<G1Affine, E>, R, I>(
+        &self,
+        rng: R,
+        transcript: &mut T,
+        queries: I,
+    ) -> io::Result<()>
+    where
+        I: IntoIterator<Item = ProverQuery<'com, G1Affine>> + Clone,
+        R: RngCore,
+    {
+        self.0.create_proof(rng, transcript, queries)
+    }
+}

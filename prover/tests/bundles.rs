@@ -1,0 +1,171 @@
+//! Real KZG proofs of the shipped models verify, and each kind of tampering is rejected with its
+//! own reason: changed output or input, the key of a model with one weight changed, another
+//! model's id, truncated, flipped or extended proof bytes.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use rand_chacha::ChaCha20Rng;
+use rand_core::SeedableRng;
+use zkinfer_circuits::model::LayoutParams;
+use zkinfer_prover::{circuit_k, insecure_test_srs, prove, setup, CpuMsm, ProverKey, RoutedParams};
+use zkinfer_quant_models::compile::compile_onnx_file;
+use zkinfer_quant_models::infer::run_float_inputs;
+use zkinfer_quant_models::io::{read_calibration, read_input};
+use zkinfer_quant_models::{QOp, QuantConfig, QuantModel};
+use zkinfer_verifier::{verify, ProofBundle, Rejection, VerifierKey};
+
+fn shipped(name: &str) -> (Arc<QuantModel>, Vec<Vec<f64>>) {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../quant-models/models").join(name);
+    let samples = read_calibration(&dir.join("calibration.json")).unwrap();
+    let compiled = compile_onnx_file(&dir.join("model.onnx"), &samples, QuantConfig::default()).unwrap();
+    (Arc::new(compiled.quant), read_input(&dir.join("input.json")).unwrap().input_data)
+}
+
+fn keys(model: &Arc<QuantModel>, layout: LayoutParams) -> (ProverKey, RoutedParams<CpuMsm>) {
+    let k = circuit_k(model.clone(), layout).unwrap();
+    setup(&insecure_test_srs(k, 42), CpuMsm, model.clone(), layout).unwrap()
+}
+
+fn prove_once(
+    model: &Arc<QuantModel>,
+    input: &[Vec<f64>],
+    key: &ProverKey,
+    params: &RoutedParams<CpuMsm>,
+) -> ProofBundle {
+    let trace = Arc::new(run_float_inputs(model, input).unwrap());
+    prove(params, key, model.clone(), trace, ChaCha20Rng::seed_from_u64(7)).unwrap().0
+}
+
+fn is_invalid(r: Result<impl std::fmt::Debug, Rejection>) -> bool {
+    matches!(r, Err(Rejection::ProofInvalid(_)))
+}
+
+fn tampered_proofs(proof: &[u8]) -> Vec<Vec<u8>> {
+    let mut flipped = proof.to_vec();
+    flipped[proof.len() / 3] ^= 0x10;
+    let mut extended = proof.to_vec();
+    extended.push(0);
+    vec![proof[..proof.len() - 1].to_vec(), proof[..proof.len() / 2].to_vec(), flipped, extended]
+}
+
+fn check_model(name: &str) {
+    let (model, input) = shipped(name);
+    let (key, params) = keys(&model, LayoutParams::default());
+    let bundle = prove_once(&model, &input, &key, &params);
+    // The buyer's view: key file bytes and the published id.
+    let vk = VerifierKey::from_bytes(&key.verifier.to_bytes()).unwrap();
+    let id = vk.model_id();
+    let out = verify(&bundle, &vk, &id).unwrap();
+    assert_eq!(out.outputs, bundle.outputs);
+    // Both encodings carry the same bundle.
+    assert!(verify(&ProofBundle::from_bytes(bundle.to_json().as_bytes()).unwrap(), &vk, &id).is_ok());
+    assert!(verify(&ProofBundle::from_bytes(&bundle.to_binary()).unwrap(), &vk, &id).is_ok());
+
+    // A changed output (integer and float consistent) is not what was proven.
+    let mut b = bundle.clone();
+    b.outputs[0].values[3] += 1;
+    b.outputs[0].floats[3] = b.outputs[0].values[3] as f64 * b.outputs[0].scale;
+    assert!(is_invalid(verify(&b, &vk, &id)), "{name}: changed output accepted");
+    // A float that does not match its integer is caught before the proof.
+    let mut b = bundle.clone();
+    b.outputs[0].floats[0] += 1.0;
+    assert!(matches!(verify(&b, &vk, &id), Err(Rejection::InstanceMismatch(_))), "{name}");
+    // A changed public input.
+    let mut b = bundle.clone();
+    let inputs = b.inputs.as_mut().unwrap();
+    inputs[0].values[10] = if inputs[0].values[10] == 0 { 1 } else { 0 };
+    inputs[0].floats[10] = inputs[0].values[10] as f64 * inputs[0].scale;
+    assert!(is_invalid(verify(&b, &vk, &id)), "{name}: changed input accepted");
+    // Proof bytes: truncated, flipped, extended.
+    for proof in tampered_proofs(&bundle.proof) {
+        let b = ProofBundle { proof, ..bundle.clone() };
+        assert!(is_invalid(verify(&b, &vk, &id)), "{name}: bad proof bytes accepted");
+    }
+
+    // The model with one weight changed has another key and id.
+    let mut other = (*model).clone();
+    let weight = other.nodes.iter_mut().find_map(|n| match &mut n.op {
+        QOp::Dense { weight, .. } | QOp::Conv { weight, .. } => Some(weight),
+        _ => None,
+    });
+    weight.unwrap()[5] += 1;
+    let (other_key, _) = keys(&Arc::new(other), LayoutParams::default());
+    let other_vk = VerifierKey::from_bytes(&other_key.verifier.to_bytes()).unwrap();
+    let other_id = other_vk.model_id();
+    assert_ne!(other_id, id);
+    // The buyer expecting this model, handed the other key: wrong model.
+    assert!(matches!(verify(&bundle, &other_vk, &id), Err(Rejection::WrongModel { what: "the verifying key", .. })));
+    // The bundle relabelled with the other model's id, checked with that model's key: the
+    // proof is not one of that model.
+    let relabelled = ProofBundle { model_id: other_id.to_string(), ..bundle.clone() };
+    assert!(is_invalid(verify(&relabelled, &other_vk, &other_id)), "{name}: proof valid for the changed weights");
+    // A bundle that claims another model than the one expected.
+    assert!(matches!(verify(&relabelled, &vk, &id), Err(Rejection::WrongModel { what: "the bundle", .. })));
+    println!("{name}: k = {}, proof {} B, model id {id}", key.spec().k, bundle.proof.len());
+}
+
+#[test]
+fn digits_mlp_bundle_verifies_and_tampering_is_rejected() {
+    check_model("digits-mlp");
+}
+
+#[test]
+fn digits_cnn_bundle_verifies_and_tampering_is_rejected() {
+    check_model("digits-cnn");
+}
+
+#[test]
+fn fashion_cnn_bundle_verifies_and_tampering_is_rejected() {
+    check_model("fashion-cnn");
+}
+
+#[test]
+fn private_input_hides_the_input_and_changes_the_model_id() {
+    let (model, input) = shipped("digits-mlp");
+    let (public, public_params) = keys(&model, LayoutParams::default());
+    let (key, params) = keys(&model, LayoutParams { public_input: false, ..LayoutParams::default() });
+    assert_ne!(key.verifier.model_id(), public.verifier.model_id());
+    let bundle = prove_once(&model, &input, &key, &params);
+    assert!(bundle.inputs.is_none() && !bundle.to_json().contains("\"inputs\""));
+    let id = key.verifier.model_id();
+    verify(&bundle, &key.verifier, &id).unwrap();
+    // An input attached to a private-input bundle would be unproven: refused.
+    let public_bundle = prove_once(&model, &input, &public, &public_params);
+    let with_input = ProofBundle { inputs: public_bundle.inputs, ..bundle };
+    assert!(matches!(verify(&with_input, &key.verifier, &id), Err(Rejection::InstanceMismatch(_))));
+}
+
+#[test]
+fn proving_key_file_round_trips_and_corruption_is_reported() {
+    let (model, input) = shipped("digits-mlp");
+    let (key, params) = keys(&model, LayoutParams::default());
+    let bytes = key.to_bytes();
+    let loaded = ProverKey::from_bytes(&bytes).unwrap();
+    assert_eq!(loaded.verifier.model_id(), key.verifier.model_id());
+    let bundle = prove_once(&model, &input, &loaded, &params);
+    verify(&bundle, &key.verifier, &key.verifier.model_id()).unwrap();
+    let mut corrupt = bytes.clone();
+    corrupt[bytes.len() / 2] ^= 1;
+    for bad in [&corrupt[..], &bytes[..bytes.len() - 5], b"ZKPK\x09\x00", b"nope"] {
+        assert!(ProverKey::from_bytes(bad).is_err());
+    }
+}
+
+#[test]
+fn verifier_key_corruption_never_panics() {
+    let (model, _) = shipped("digits-mlp");
+    let bytes = keys(&model, LayoutParams::default()).0.verifier.to_bytes();
+    let honest = VerifierKey::from_bytes(&bytes).unwrap().model_id();
+    let mut rng = ChaCha20Rng::seed_from_u64(3);
+    for i in 0..300 {
+        let mut b = bytes.clone();
+        let at = (rand_core::RngCore::next_u64(&mut rng) as usize) % b.len();
+        b[at] ^= 1 << (i % 8);
+        // Either a typed error or a key with a different id; never a panic.
+        if let Ok(k) = VerifierKey::from_bytes(&b) {
+            assert_ne!(k.model_id(), honest);
+        }
+    }
+    assert!(VerifierKey::from_bytes(&bytes[..bytes.len() / 2]).is_err());
+}

@@ -1,0 +1,137 @@
+//! The proof bundle a provider attaches to a result.
+//!
+//! Two encodings of one record: JSON for people (top-level `version`, `model_id`, `inputs` when
+//! the input is public, `outputs`, and `proof` as hex) and binary for size (magic `ZKPB`, a
+//! little-endian `u16` version, bincode). [`ProofBundle::from_bytes`] reads either.
+
+use bincode::Options;
+use serde::{Deserialize, Serialize};
+
+use crate::error::Rejection;
+
+/// Version of the bundle format.
+pub const BUNDLE_VERSION: u32 = 1;
+const MAGIC: &[u8; 4] = b"ZKPB";
+/// Upper bound of a bundle's size: far above any proof of a supported circuit.
+const MAX_BUNDLE_BYTES: u64 = 512 << 20;
+
+/// One public tensor: its integers (what the circuit sees) and the floats they stand for.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TensorValues {
+    pub name: String,
+    pub shape: Vec<usize>,
+    /// Each integer stands for `value · scale` (a power of two).
+    pub scale: f64,
+    pub values: Vec<i64>,
+    /// `values · scale`, for readers; checked against `values` by the verifier.
+    pub floats: Vec<f64>,
+}
+
+/// A proven inference result.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ProofBundle {
+    pub version: u32,
+    /// Hex of the [`crate::ModelId`] the provider claims to have run.
+    pub model_id: String,
+    /// The model inputs; absent when the model was compiled with a private input.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub inputs: Option<Vec<TensorValues>>,
+    pub outputs: Vec<TensorValues>,
+    /// The halo2 proof (SHPLONK, Blake2b transcript).
+    #[serde(with = "hex_bytes")]
+    pub proof: Vec<u8>,
+}
+
+/// The binary form's record: every field in order (bincode cannot skip absent ones as JSON does).
+type BinaryFields = (u32, String, Option<Vec<TensorValues>>, Vec<TensorValues>, Vec<u8>);
+
+fn codec() -> impl Options {
+    bincode::DefaultOptions::new().with_fixint_encoding().with_limit(MAX_BUNDLE_BYTES)
+}
+
+impl ProofBundle {
+    fn fields(&self) -> BinaryFields {
+        (self.version, self.model_id.clone(), self.inputs.clone(), self.outputs.clone(), self.proof.clone())
+    }
+
+    /// Pretty JSON.
+    pub fn to_json(&self) -> String {
+        serde_json::to_string_pretty(self).unwrap_or_default()
+    }
+
+    /// The compact binary form.
+    pub fn to_binary(&self) -> Vec<u8> {
+        let mut out = MAGIC.to_vec();
+        out.extend_from_slice(&(self.version as u16).to_le_bytes());
+        out.extend(codec().serialize(&self.fields()).unwrap_or_default());
+        out
+    }
+
+    /// Parses a bundle in either form (binary when it starts with the magic, JSON otherwise).
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self, Rejection> {
+        let bundle: ProofBundle = match bytes.strip_prefix(MAGIC) {
+            Some(body) => {
+                let body = body.get(2..).ok_or_else(|| Rejection::malformed("bundle", "truncated header"))?;
+                let fields: BinaryFields = codec().deserialize(body).map_err(|e| Rejection::malformed("bundle", e))?;
+                let (version, model_id, inputs, outputs, proof) = fields;
+                ProofBundle { version, model_id, inputs, outputs, proof }
+            }
+            None => serde_json::from_slice(bytes).map_err(|e| Rejection::malformed("bundle", e))?,
+        };
+        if bundle.version != BUNDLE_VERSION {
+            return Err(Rejection::malformed(
+                "bundle",
+                format!("version {}, this verifier reads {BUNDLE_VERSION}", bundle.version),
+            ));
+        }
+        Ok(bundle)
+    }
+}
+
+/// The proof as a hex string in JSON.
+mod hex_bytes {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(bytes: &[u8], s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&hex::encode(bytes))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<u8>, D::Error> {
+        hex::decode(String::deserialize(d)?).map_err(serde::de::Error::custom)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn bundle() -> ProofBundle {
+        let t = TensorValues {
+            name: "y".into(),
+            shape: vec![2],
+            scale: 0.25,
+            values: vec![4, -1],
+            floats: vec![1.0, -0.25],
+        };
+        ProofBundle { version: 1, model_id: "ab".repeat(32), inputs: None, outputs: vec![t], proof: vec![1, 2, 255] }
+    }
+
+    #[test]
+    fn both_encodings_round_trip() {
+        let b = bundle();
+        assert_eq!(ProofBundle::from_bytes(b.to_json().as_bytes()).unwrap(), b);
+        assert_eq!(ProofBundle::from_bytes(&b.to_binary()).unwrap(), b);
+        let json: serde_json::Value = serde_json::from_str(&b.to_json()).unwrap();
+        assert_eq!(json["proof"], "0102ff");
+        assert!(json.get("inputs").is_none());
+    }
+
+    #[test]
+    fn garbage_and_other_versions_are_malformed() {
+        let mut b = bundle();
+        b.version = 9;
+        for bytes in [b.to_json().into_bytes(), b"{".to_vec(), b"ZKPB".to_vec(), bundle().to_binary()[..20].to_vec()] {
+            assert!(matches!(ProofBundle::from_bytes(&bytes), Err(Rejection::Malformed { what: "bundle", .. })));
+        }
+    }
+}

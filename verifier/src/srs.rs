@@ -1,0 +1,67 @@
+//! The three SRS points a KZG/SHPLONK verifier uses, and the setup's identity.
+
+use halo2_proofs::halo2curves::bn256::{Bn256, G1Affine, G2Affine};
+use halo2_proofs::halo2curves::serde::SerdeObject;
+use halo2_proofs::poly::commitment::{Params, ParamsProver};
+use halo2_proofs::poly::kzg::commitment::ParamsKZG;
+use halo2_proofs::SerdeFormat;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::error::Rejection;
+
+/// `g`, `g2` and `s·g2` of a KZG setup: all the buyer needs of it (320 bytes instead of the
+/// prover's `2^k` points), shipped inside the verifier key.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VerifierSrs {
+    /// Uncompressed, checked encodings: `g` (64 bytes), `g2` and `s·g2` (128 bytes each).
+    points: Vec<u8>,
+}
+
+const G1_BYTES: usize = 64;
+const G2_BYTES: usize = 128;
+
+impl VerifierSrs {
+    /// The verifier's part of a prover's parameters.
+    pub fn from_params(params: &ParamsKZG<Bn256>) -> Self {
+        let mut points = params.get_g()[0].to_raw_bytes();
+        points.extend(params.g2().to_raw_bytes());
+        points.extend(params.s_g2().to_raw_bytes());
+        VerifierSrs { points }
+    }
+
+    /// `SHA-256("zkinfer/srs/v1" ‖ g ‖ g2 ‖ s·g2)`: `s·g2` pins the toxic secret, so two setups
+    /// with the same id are the same setup as far as soundness goes.
+    pub fn id(&self) -> [u8; 32] {
+        let mut h = Sha256::new();
+        h.update(b"zkinfer/srs/v1");
+        h.update(&self.points);
+        h.finalize().into()
+    }
+
+    /// Verifier parameters for circuits of size `2^k`, with every point checked to lie on its curve.
+    pub fn params(&self, k: u32) -> Result<ParamsKZG<Bn256>, Rejection> {
+        let bad = |what: &str| Rejection::malformed("verifier key", format!("SRS point {what} is not on its curve"));
+        if self.points.len() != G1_BYTES + 2 * G2_BYTES {
+            return Err(Rejection::malformed("verifier key", format!("SRS has {} bytes", self.points.len())));
+        }
+        let (g, rest) = self.points.split_at(G1_BYTES);
+        let (g2, s_g2) = rest.split_at(G2_BYTES);
+        let g = G1Affine::from_raw_bytes(g).ok_or_else(|| bad("g"))?;
+        let g2 = G2Affine::from_raw_bytes(g2).ok_or_else(|| bad("g2"))?;
+        let s_g2 = G2Affine::from_raw_bytes(s_g2).ok_or_else(|| bad("s·g2"))?;
+        // halo2-axiom builds parameters only from existing ones: start from a one-point set
+        // (`k = 0`) holding `g`, then widen `k`. The SHPLONK verifier reads `g[0]`, `g2`, `s·g2`
+        // and `n`; no Lagrange points (instances are evaluated, not committed).
+        let mut seed = Vec::with_capacity(4 + 2 * G1_BYTES + 2 * G2_BYTES);
+        seed.extend_from_slice(&0u32.to_le_bytes());
+        seed.extend_from_slice(&self.points[..G1_BYTES]);
+        seed.extend_from_slice(&self.points[..G1_BYTES]);
+        seed.extend_from_slice(&self.points[G1_BYTES..]);
+        let base = ParamsKZG::<Bn256>::read_custom(&mut &seed[..], SerdeFormat::RawBytes)
+            .map_err(|e| Rejection::malformed("verifier key", format!("SRS: {e}")))?;
+        let params = base.from_parts(k, vec![g], Some(Vec::new()), g2, s_g2);
+        debug_assert_eq!(params.k(), k);
+        Ok(params)
+    }
+}
