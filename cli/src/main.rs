@@ -1,6 +1,10 @@
 //! `zkinfer`: every user-facing command of the verifiable-inference toolchain.
 
 mod commands;
+mod model_dir;
+mod pipeline;
+mod progress;
+mod shipped;
 
 use std::path::PathBuf;
 
@@ -45,7 +49,81 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// The whole flow on the shipped digits CNN, with the time of each step.
+    /// Quantize, plan the circuit and generate keys: writes DIR/{model.zkq, pk, vk, srs.params, model-card.json}.
+    Compile {
+        model: PathBuf,
+        /// Calibration inputs: a JSON list of input objects, a labelled set, or an `.npy` array.
+        #[arg(long)]
+        calibration: PathBuf,
+        /// A published universal setup in halo2's KZG params format (downsized as needed).
+        /// Without it an INSECURE test SRS is used.
+        #[arg(long)]
+        srs: Option<PathBuf>,
+        /// Keep the input out of the proof's public values: the buyer sees only the output.
+        #[arg(long)]
+        private_input: bool,
+        #[command(flatten)]
+        bits: commands::BitArgs,
+        #[arg(short, long)]
+        output: PathBuf,
+    },
+    /// Run the integer inference on one input and prove it; writes a proof bundle.
+    Prove {
+        /// A folder written by `compile`.
+        dir: PathBuf,
+        /// Input JSON: {"input_data": [[flat floats per model input]]}.
+        #[arg(long)]
+        input: PathBuf,
+        #[arg(short, long)]
+        output: PathBuf,
+        /// Write the compact binary bundle instead of JSON.
+        #[arg(long)]
+        binary: bool,
+    },
+    /// Check a proof bundle: exit 0 and print the output, or non-zero and the reason.
+    Verify {
+        /// The proof bundle (JSON or binary).
+        proof: PathBuf,
+        /// The model's verifier key (DIR/vk).
+        #[arg(long)]
+        vk: PathBuf,
+        /// The model id you expect (hex).
+        #[arg(long, conflicts_with = "model_card")]
+        model_id: Option<String>,
+        /// Take the expected model id from a model card.
+        #[arg(long)]
+        model_card: Option<PathBuf>,
+    },
+    /// Write a test SRS (halo2 KZG params). Only insecure test setups: say --insecure-test.
+    Srs {
+        /// log2 of the number of points.
+        #[arg(long)]
+        k: u32,
+        /// Acknowledge that the setup's secret derives from a public seed.
+        #[arg(long)]
+        insecure_test: bool,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        #[arg(short, long)]
+        output: PathBuf,
+    },
+    /// Setup, prove and verify cost (median of --repeat proofs), proof and key sizes and peak
+    /// memory of the shipped models and an MLP 64-1024-1024-10, each in its own process.
+    Bench {
+        /// Models to run (default: all of digits-mlp, digits-cnn, fashion-cnn, mlp-64-1024-1024-10).
+        #[arg(long = "model")]
+        models: Vec<String>,
+        #[arg(long, default_value_t = 3)]
+        repeat: usize,
+        /// Also write the rows as JSON.
+        #[arg(long)]
+        json: Option<PathBuf>,
+        /// Measure this one model in this process (used by the parent run).
+        #[arg(long, hide = true)]
+        only: Option<String>,
+    },
+    /// The whole flow on the shipped digits CNN (compile, prove, verify, a forgery rejected),
+    /// with the time of each step.
     Demo,
     /// Write a synthetic model (random weights, fixed seed) with sample, calibration and test inputs.
     Synth {
@@ -111,7 +189,17 @@ fn main() -> anyhow::Result<()> {
             commands::quantize::run(&model, &calibration, &output, bits)
         }
         Command::Run { model, input, json } => commands::run::run(&model, &input, json),
+        Command::Compile { model, calibration, srs, private_input, bits, output } => {
+            commands::compile::run(&model, &calibration, srs.as_deref(), private_input, bits, &output)
+        }
+        Command::Prove { dir, input, output, binary } => commands::prove::run(&dir, &input, &output, binary),
+        Command::Verify { proof, vk, model_id, model_card } => {
+            commands::verify::run(&proof, &vk, model_id.as_deref(), model_card.as_deref())
+        }
+        Command::Srs { k, insecure_test, seed, output } => commands::srs::run(k, insecure_test, seed, &output),
         Command::Demo => commands::demo::run(),
+        Command::Bench { only: Some(model), repeat, .. } => commands::bench::run_one(&model, repeat),
+        Command::Bench { models, repeat, json, only: None } => commands::bench::run(&models, repeat, json.as_deref()),
         Command::Synth { family, seed, output } => commands::synth::run(family.into(), seed, &output),
         Command::Accuracy { model, dataset, json } => commands::accuracy::run(&model, &dataset, json),
     }

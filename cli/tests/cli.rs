@@ -82,3 +82,70 @@ fn inspect_reports_size() {
     assert_eq!(v["stats"]["parameters"], 2410);
     assert_eq!(v["stats"]["macs"], 64 * 32 + 32 * 10);
 }
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+#[test]
+fn srs_compile_prove_verify_and_rejections() {
+    let dir = model_dir();
+    let tmp = temp_dir("prove");
+    let srs = tmp.join("test.srs");
+    let out = zkinfer(&["srs", "--k", "12", "-o", s(&srs)]);
+    assert!(!out.status.success() && stderr(&out).contains("--insecure-test"));
+    let out = zkinfer(&["srs", "--k", "12", "--insecure-test", "-o", s(&srs)]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("INSECURE"));
+
+    let compiled = tmp.join("compiled");
+    let cal = s(&dir.join("calibration.json")).to_string();
+    let onnx = s(&dir.join("model.onnx")).to_string();
+    let out = zkinfer(&["compile", &onnx, "--calibration", &cal, "--srs", s(&srs), "-o", s(&compiled)]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let card: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(compiled.join("model-card.json")).unwrap()).unwrap();
+    assert_eq!(card["srs"]["kind"], "file");
+    assert!(card["accuracy"]["argmax_agreement"].as_f64().unwrap() > 0.95);
+    let id = card["model_id"].as_str().unwrap().to_string();
+
+    let proof = tmp.join("proof.json");
+    let out = zkinfer(&["prove", s(&compiled), "--input", s(&dir.join("input.json")), "-o", s(&proof)]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let bundle: serde_json::Value = serde_json::from_slice(&std::fs::read(&proof).unwrap()).unwrap();
+    for field in ["version", "model_id", "inputs", "outputs", "proof"] {
+        assert!(bundle.get(field).is_some(), "bundle lacks `{field}`");
+    }
+    assert_eq!(bundle["outputs"][0]["shape"], serde_json::json!([1, 10]));
+
+    let vk = s(&compiled.join("vk")).to_string();
+    let card_path = s(&compiled.join("model-card.json")).to_string();
+    let out = zkinfer(&["verify", s(&proof), "--vk", &vk, "--model-card", &card_path]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("accepted"));
+
+    // Another model id, and a changed output: non-zero exit with the reason.
+    let other = "00".repeat(32);
+    let out = zkinfer(&["verify", s(&proof), "--vk", &vk, "--model-id", &other]);
+    assert!(!out.status.success() && stderr(&out).contains("wrong model"), "{}", stderr(&out));
+    let mut forged = bundle.clone();
+    let v = forged["outputs"][0]["values"][0].as_i64().unwrap() + 1;
+    let scale = forged["outputs"][0]["scale"].as_f64().unwrap();
+    forged["outputs"][0]["values"][0] = v.into();
+    forged["outputs"][0]["floats"][0] = (v as f64 * scale).into();
+    let forged_path = tmp.join("forged.json");
+    std::fs::write(&forged_path, serde_json::to_vec(&forged).unwrap()).unwrap();
+    let out = zkinfer(&["verify", s(&forged_path), "--vk", &vk, "--model-id", &id]);
+    assert!(!out.status.success() && stderr(&out).contains("proof invalid"), "{}", stderr(&out));
+    std::fs::write(&forged_path, b"{not json").unwrap();
+    let out = zkinfer(&["verify", s(&forged_path), "--vk", &vk, "--model-id", &id]);
+    assert!(!out.status.success() && stderr(&out).contains("malformed bundle"), "{}", stderr(&out));
+}
+
+#[test]
+fn demo_proves_verifies_and_rejects_a_forgery() {
+    let out = zkinfer(&["demo"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("predicted digit") && text.contains("forged answer    proof invalid"), "{text}");
+}

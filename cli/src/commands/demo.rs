@@ -1,46 +1,47 @@
-//! `zkinfer demo`: the whole current flow on the shipped digits CNN, a line per step with its time.
+//! `zkinfer demo`: the whole flow on the shipped digits CNN and a shipped test image — compile,
+//! prove, verify, and a tampered result rejected — with a line per step and its time.
 
-use std::time::Instant;
-
-use zkinfer_quant_models::compile::compile_onnx;
-use zkinfer_quant_models::infer::run_float_inputs;
-use zkinfer_quant_models::io::{InputData, LabelledSet};
-use zkinfer_quant_models::report::accuracy;
+use zkinfer_circuits::model::LayoutParams;
 use zkinfer_quant_models::QuantConfig;
+use zkinfer_verifier::{verify, ProofBundle, VerifierKey};
 
-const MODEL: &[u8] = include_bytes!("../../../quant-models/models/digits-cnn/model.onnx");
-const CALIBRATION: &[u8] = include_bytes!("../../../quant-models/models/digits-cnn/calibration.json");
-const INPUT: &[u8] = include_bytes!("../../../quant-models/models/digits-cnn/input.json");
-const TEST: &[u8] = include_bytes!("../../../quant-models/models/digits-cnn/test.json");
+use crate::pipeline::{compile, prove_input, Loaded};
+use crate::progress::step;
+use crate::shipped::example;
 
-fn step<T>(what: &str, f: impl FnOnce() -> anyhow::Result<T>) -> anyhow::Result<T> {
-    let start = Instant::now();
-    let out = f()?;
-    println!("{what:<48} {:>9.2} ms", start.elapsed().as_secs_f64() * 1e3);
-    Ok(out)
+fn argmax(v: &[f64]) -> usize {
+    v.iter().enumerate().fold(0, |best, (i, x)| if *x > v[best] { i } else { best })
 }
 
 pub fn run() -> anyhow::Result<()> {
     println!("zkinfer demo: digits CNN (conv 3x3x8 -> ReLU -> avgpool 2x2 -> dense 10)\n");
-    let calibration: LabelledSet = serde_json::from_slice(CALIBRATION)?;
-    let test: LabelledSet = serde_json::from_slice(TEST)?;
-    let input: InputData = serde_json::from_slice(INPUT)?;
-    let compiled = step("import, calibrate (200 samples), quantize", || {
-        Ok(compile_onnx(MODEL, "digits-cnn", &calibration.inputs(), QuantConfig::default())?)
+    let ex = example("digits-cnn")?;
+    // Model owner: compile once.
+    let artifacts = compile(&ex.onnx, ex.name, &ex.calibration, QuantConfig::default(), LayoutParams::default(), None)?;
+    let vk_bytes = artifacts.key.verifier.to_bytes();
+    let model_id = artifacts.key.verifier.model_id();
+    let loaded = Loaded { compiled: artifacts.compiled, key: artifacts.key, params: artifacts.params };
+    // Provider: infer and prove.
+    let ((bundle, _), _) = step("provider: integer inference + proof", || prove_input(&loaded, &ex.input))?;
+    let json = bundle.to_json();
+    // Buyer: verify with the vk and the published id only.
+    let (verified, _) = step("buyer: verify the bundle", || {
+        let key = VerifierKey::from_bytes(&vk_bytes)?;
+        Ok(verify(&ProofBundle::from_bytes(json.as_bytes())?, &key, &model_id)?)
     })?;
-    let trace =
-        step("integer inference on the sample input", || Ok(run_float_inputs(&compiled.quant, &input.input_data)?))?;
-    let logits = trace.dequantized_outputs(&compiled.quant).swap_remove(0);
-    let class = logits.iter().enumerate().fold(0, |b, (i, v)| if *v > logits[b] { i } else { b });
-    let report = step(&format!("accuracy over {} test digits", test.samples.len()), || {
-        Ok(accuracy(&compiled, &test.inputs(), &test.labels)?)
+    let mut forged = bundle.clone();
+    let claimed = (argmax(&forged.outputs[0].floats) + 1) % 10;
+    let top = forged.outputs[0].values.iter().max().copied().unwrap_or(0);
+    forged.outputs[0].values[claimed] = top + 1;
+    forged.outputs[0].floats[claimed] = (top + 1) as f64 * forged.outputs[0].scale;
+    let (rejection, _) = step(&format!("buyer: a forged answer ({claimed}) is rejected"), || {
+        let key = VerifierKey::from_bytes(&vk_bytes)?;
+        verify(&forged, &key, &model_id).err().ok_or_else(|| anyhow::anyhow!("forged bundle accepted"))
     })?;
-    println!("\npredicted digit        {class}");
-    println!("argmax agreement       {:.2} % (integer vs float)", 100.0 * report.argmax_agreement);
-    println!(
-        "top-1 float/quantized  {:.2} % / {:.2} %",
-        100.0 * report.float_top1.unwrap_or(0.0),
-        100.0 * report.quant_top1.unwrap_or(0.0)
-    );
+    let logits = &verified.outputs[0].floats;
+    println!("\nmodel id         {model_id}");
+    println!("predicted digit  {} (proven)", argmax(logits));
+    println!("proof            {} B (JSON bundle {} B)", bundle.proof.len(), json.len());
+    println!("forged answer    {rejection}");
     Ok(())
 }

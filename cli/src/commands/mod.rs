@@ -1,11 +1,16 @@
 //! One module per subcommand.
 
 pub mod accuracy;
+pub mod bench;
+pub mod compile;
 pub mod demo;
 pub mod inspect;
+pub mod prove;
 pub mod quantize;
 pub mod run;
+pub mod srs;
 pub mod synth;
+pub mod verify;
 
 use zkinfer_quant_models::QuantConfig;
 

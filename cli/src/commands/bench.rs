@@ -1,0 +1,151 @@
+//! `zkinfer bench`: setup, prove and verify cost of the shipped models and a 1.13 M-parameter
+//! MLP, each in its own process so that its peak RSS is its own.
+
+use std::process::Command;
+use std::time::Instant;
+
+use serde::{Deserialize, Serialize};
+use zkinfer_circuits::model::LayoutParams;
+use zkinfer_quant_models::onnx::{synth_inputs, synth_onnx, SynthSpec};
+use zkinfer_quant_models::QuantConfig;
+use zkinfer_verifier::{verify, VerifierKey};
+
+use crate::pipeline::{compile, prove_input, Calibration, Loaded};
+use crate::shipped::{example, names, Example};
+
+/// The synthetic MLP of the design notes: 64 → 1024 → 1024 → 10.
+const BIG_MLP: &str = "mlp-64-1024-1024-10";
+
+/// One model's measurements.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct BenchRow {
+    pub model: String,
+    pub parameters: usize,
+    pub k: u32,
+    pub rows: usize,
+    pub advice: usize,
+    pub fixed: usize,
+    pub lookups: usize,
+    pub setup_s: f64,
+    /// Median over the repeats.
+    pub prove_s: f64,
+    pub verify_ms: f64,
+    pub proof_bytes: usize,
+    pub pk_bytes: usize,
+    pub peak_rss_mib: Option<f64>,
+}
+
+const RESULT_PREFIX: &str = "bench-result ";
+
+fn case(name: &str) -> anyhow::Result<Example> {
+    if name != BIG_MLP {
+        return example(name);
+    }
+    let (onnx, shape) = synth_onnx(&SynthSpec::Mlp { inputs: 64, hidden: 1024, depth: 2, classes: 10 }, 1);
+    let len = shape.iter().product();
+    let samples = synth_inputs(len, 32, 1).into_iter().map(|x| vec![x]).collect();
+    let input = synth_inputs(len, 1, 2);
+    Ok(Example { name: BIG_MLP, onnx, calibration: Calibration { samples, labels: Vec::new() }, input })
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
+/// Peak resident memory of this process (Linux), in MiB.
+fn peak_rss_mib() -> Option<f64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kib: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib / 1024.0)
+}
+
+/// Measures one model in this process and prints the result line the parent reads.
+pub fn run_one(name: &str, repeat: usize) -> anyhow::Result<()> {
+    let ex = case(name)?;
+    let art = compile(&ex.onnx, ex.name, &ex.calibration, QuantConfig::default(), LayoutParams::default(), None)?;
+    let (card, setup_s, pk_bytes) = (art.card, art.keygen.as_secs_f64(), art.key.to_bytes().len());
+    let key = VerifierKey::from_bytes(&art.key.verifier.to_bytes())?;
+    let loaded = Loaded { compiled: art.compiled, key: art.key, params: art.params };
+    let (mut proves, mut verifies, mut proof_bytes) = (Vec::new(), Vec::new(), 0);
+    for _ in 0..repeat.max(1) {
+        let t = Instant::now();
+        let (bundle, _) = prove_input(&loaded, &ex.input)?;
+        proves.push(t.elapsed().as_secs_f64());
+        let t = Instant::now();
+        verify(&bundle, &key, &key.model_id())?;
+        verifies.push(t.elapsed().as_secs_f64() * 1e3);
+        proof_bytes = bundle.proof.len();
+    }
+    let row = BenchRow {
+        model: name.to_string(),
+        parameters: card.parameters,
+        k: card.k,
+        rows: card.rows,
+        advice: card.columns.advice,
+        fixed: card.columns.fixed,
+        lookups: card.columns.lookups,
+        setup_s,
+        prove_s: median(proves),
+        verify_ms: median(verifies),
+        proof_bytes,
+        pk_bytes,
+        peak_rss_mib: peak_rss_mib(),
+    };
+    println!("{RESULT_PREFIX}{}", serde_json::to_string(&row)?);
+    Ok(())
+}
+
+/// Runs each model in a child process and prints the table.
+pub fn run(models: &[String], repeat: usize, json: Option<&std::path::Path>) -> anyhow::Result<()> {
+    let all: Vec<String> = names().map(String::from).chain([BIG_MLP.to_string()]).collect();
+    let models = if models.is_empty() { &all[..] } else { models };
+    let exe = std::env::current_exe()?;
+    println!(
+        "{:<22} {:>9} {:>3} {:>7} {:>5} {:>5} {:>4} {:>8} {:>8} {:>9} {:>7} {:>10} {:>8}",
+        "model",
+        "params",
+        "k",
+        "rows",
+        "adv",
+        "fix",
+        "lkp",
+        "setup s",
+        "prove s",
+        "verify ms",
+        "proof B",
+        "pk B",
+        "RSS MiB"
+    );
+    let mut rows = Vec::new();
+    for m in models {
+        let out = Command::new(&exe).args(["bench", "--only", m, "--repeat", &repeat.to_string()]).output()?;
+        let text = String::from_utf8_lossy(&out.stdout);
+        let Some(line) = text.lines().find_map(|l| l.strip_prefix(RESULT_PREFIX)) else {
+            anyhow::bail!("bench of {m} failed:\n{}", String::from_utf8_lossy(&out.stderr));
+        };
+        let r: BenchRow = serde_json::from_str(line)?;
+        println!(
+            "{:<22} {:>9} {:>3} {:>7} {:>5} {:>5} {:>4} {:>8.2} {:>8.3} {:>9.1} {:>7} {:>10} {:>8.0}",
+            r.model,
+            r.parameters,
+            r.k,
+            r.rows,
+            r.advice,
+            r.fixed,
+            r.lookups,
+            r.setup_s,
+            r.prove_s,
+            r.verify_ms,
+            r.proof_bytes,
+            r.pk_bytes,
+            r.peak_rss_mib.unwrap_or(f64::NAN)
+        );
+        rows.push(r);
+    }
+    if let Some(path) = json {
+        crate::model_dir::write_atomic(path, serde_json::to_string_pretty(&rows)?.as_bytes())?;
+    }
+    Ok(())
+}

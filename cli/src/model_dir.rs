@@ -1,0 +1,90 @@
+//! The compiled-model folder: `model.zkq`, `pk`, `vk`, `srs.params`, `model-card.json`.
+//! Files are written whole to a temporary name and renamed, so an interrupted write never leaves
+//! a half file under a real name.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use serde::{Deserialize, Serialize};
+use zkinfer_circuits::model::LayoutParams;
+use zkinfer_verifier::IoTensor;
+
+/// Paths inside a compiled-model folder.
+pub struct ModelDir(pub PathBuf);
+
+impl ModelDir {
+    pub fn model(&self) -> PathBuf {
+        self.0.join("model.zkq")
+    }
+    pub fn pk(&self) -> PathBuf {
+        self.0.join("pk")
+    }
+    pub fn vk(&self) -> PathBuf {
+        self.0.join("vk")
+    }
+    pub fn srs(&self) -> PathBuf {
+        self.0.join("srs.params")
+    }
+    pub fn card(&self) -> PathBuf {
+        self.0.join("model-card.json")
+    }
+}
+
+/// Writes `bytes` to `path` through a temporary file in the same folder.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+    let tmp = path.with_extension("partial");
+    std::fs::write(&tmp, bytes).with_context(|| format!("writing {}", tmp.display()))?;
+    std::fs::rename(&tmp, path).with_context(|| format!("renaming {} to {}", tmp.display(), path.display()))
+}
+
+/// Reads a file, naming it in the error.
+pub fn read(path: &Path) -> anyhow::Result<Vec<u8>> {
+    std::fs::read(path).with_context(|| format!("reading {}", path.display()))
+}
+
+/// Column counts of the circuit (each committed column costs prove time and proof bytes).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Columns {
+    pub advice: usize,
+    pub fixed: usize,
+    pub lookups: usize,
+    pub instance: usize,
+}
+
+/// Where the SRS came from.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct SrsInfo {
+    /// `insecure-test` (anyone can forge proofs) or `file`.
+    pub kind: String,
+    /// Hex SHA-256 of the verifier's SRS points (part of the model id).
+    pub id: String,
+}
+
+/// Quantization quality measured on the calibration set at compile time.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct CardAccuracy {
+    pub samples: usize,
+    pub argmax_agreement: f64,
+    pub float_top1: Option<f64>,
+    pub quant_top1: Option<f64>,
+}
+
+/// What a model owner publishes beside the verifier key.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct ModelCard {
+    pub model_id: String,
+    pub model: String,
+    pub srs: SrsInfo,
+    pub k: u32,
+    pub rows: usize,
+    pub columns: Columns,
+    pub layout: LayoutParams,
+    pub ops: std::collections::BTreeMap<String, usize>,
+    pub parameters: usize,
+    pub macs: usize,
+    pub inputs: Vec<IoTensor>,
+    pub outputs: Vec<IoTensor>,
+    pub accuracy: CardAccuracy,
+    pub pk_bytes: usize,
+    pub vk_bytes: usize,
+}

@@ -1,0 +1,161 @@
+//! The steps shared by `compile`, `prove`, `demo` and `bench`: quantize, plan, set up keys,
+//! load a compiled folder, prove one input.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use zkinfer_circuits::model::{LayoutParams, ModelCircuit};
+use zkinfer_prover::{
+    circuit_k, insecure_test_srs, prove, read_srs, setup, CpuMsm, ProveTimings, ProverKey, RoutedParams,
+};
+use zkinfer_quant_models::compile::compile_onnx;
+use zkinfer_quant_models::infer::run_float_inputs;
+use zkinfer_quant_models::report::accuracy;
+use zkinfer_quant_models::{CompiledModel, QuantConfig};
+use zkinfer_verifier::ProofBundle;
+
+use crate::model_dir::{read, write_atomic, CardAccuracy, Columns, ModelCard, ModelDir, SrsInfo};
+use crate::progress::step;
+
+/// Seed of the insecure test SRS used when no `--srs` is given. Public on purpose: such a setup
+/// protects nothing, and the model card says so.
+pub const INSECURE_SRS_SEED: u64 = 0x7a6b_696e_6665_72;
+
+/// Everything `compile` produces.
+pub struct Artifacts {
+    pub compiled: CompiledModel,
+    pub key: ProverKey,
+    pub params: RoutedParams<CpuMsm>,
+    pub card: ModelCard,
+    /// Time of key generation alone.
+    pub keygen: Duration,
+}
+
+/// Calibration samples with optional labels.
+pub struct Calibration {
+    pub samples: Vec<Vec<Vec<f64>>>,
+    pub labels: Vec<usize>,
+}
+
+/// Quantizes `onnx`, plans its circuit, and generates keys from `srs` (a halo2 params file) or,
+/// without one, from an insecure test SRS.
+pub fn compile(
+    onnx: &[u8],
+    name: &str,
+    calibration: &Calibration,
+    config: QuantConfig,
+    layout: LayoutParams,
+    srs: Option<&Path>,
+) -> anyhow::Result<Artifacts> {
+    let (compiled, _) = step(&format!("import, calibrate ({} samples), quantize", calibration.samples.len()), || {
+        Ok(compile_onnx(onnx, name, &calibration.samples, config)?)
+    })?;
+    let model = Arc::new(compiled.quant.clone());
+    let k = circuit_k(model.clone(), layout)?;
+    let rows = ModelCircuit::for_keygen(model.clone(), layout)?.rows();
+    let (srs, kind) = match srs {
+        Some(path) => {
+            let bytes = read(path)?;
+            (step(&format!("load SRS {} (k = {k})", path.display()), || Ok(read_srs(&bytes, k)?))?.0, "file")
+        }
+        None => {
+            eprintln!("warning: no --srs given: using an INSECURE test SRS from a public seed; anyone can forge proofs for this model id");
+            (
+                step(&format!("generate INSECURE test SRS (k = {k})"), || Ok(insecure_test_srs(k, INSECURE_SRS_SEED)))?
+                    .0,
+                "insecure-test",
+            )
+        }
+    };
+    let ((key, params), keygen) =
+        step(&format!("keygen ({rows} rows, k = {k})"), || Ok(setup(&srs, CpuMsm, model, layout)?))?;
+    let (report, _) = step("accuracy on the calibration set", || {
+        Ok(accuracy(&compiled, &calibration.samples, &calibration.labels)?)
+    })?;
+    let cs = key.pk.get_vk().cs();
+    let mut ops = BTreeMap::new();
+    for n in &compiled.quant.nodes {
+        *ops.entry(n.op.name().to_string()).or_default() += 1;
+    }
+    let stats = compiled.float.stats();
+    let spec = key.spec().clone();
+    let card = ModelCard {
+        model_id: key.verifier.model_id().to_string(),
+        model: name.to_string(),
+        srs: SrsInfo { kind: kind.into(), id: hex(&key.verifier.srs.id()) },
+        k,
+        rows,
+        columns: Columns {
+            advice: cs.num_advice_columns(),
+            fixed: cs.num_fixed_columns(),
+            lookups: cs.lookups().len(),
+            instance: cs.num_instance_columns(),
+        },
+        layout,
+        ops,
+        parameters: stats.parameters,
+        macs: stats.macs,
+        inputs: spec.inputs,
+        outputs: spec.outputs,
+        accuracy: CardAccuracy {
+            samples: report.samples,
+            argmax_agreement: report.argmax_agreement,
+            float_top1: report.float_top1,
+            quant_top1: report.quant_top1,
+        },
+        pk_bytes: 0,
+        vk_bytes: key.verifier.to_bytes().len(),
+    };
+    Ok(Artifacts { compiled, key, params, card, keygen })
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+impl Artifacts {
+    /// Writes the compiled folder; returns the card as written (with the key sizes).
+    pub fn save(&mut self, dir: &Path) -> anyhow::Result<()> {
+        std::fs::create_dir_all(dir).map_err(|e| anyhow::anyhow!("creating {}: {e}", dir.display()))?;
+        let d = ModelDir(dir.to_path_buf());
+        let pk = self.key.to_bytes();
+        self.card.pk_bytes = pk.len();
+        write_atomic(&d.model(), &self.compiled.to_bytes()?)?;
+        write_atomic(&d.pk(), &pk)?;
+        write_atomic(&d.vk(), &self.key.verifier.to_bytes())?;
+        write_atomic(&d.srs(), &zkinfer_prover::write_srs(self.params.inner()))?;
+        write_atomic(&d.card(), serde_json::to_string_pretty(&self.card)?.as_bytes())?;
+        Ok(())
+    }
+}
+
+/// A compiled folder, loaded for proving.
+pub struct Loaded {
+    pub compiled: CompiledModel,
+    pub key: ProverKey,
+    pub params: RoutedParams<CpuMsm>,
+}
+
+/// Loads `dir` (written by `compile`).
+pub fn load(dir: &Path) -> anyhow::Result<Loaded> {
+    let d = ModelDir(dir.to_path_buf());
+    let compiled = CompiledModel::load(&d.model())?;
+    let key = ProverKey::from_bytes(&read(&d.pk())?)?;
+    let srs = read_srs(&read(&d.srs())?, key.spec().k)?;
+    Ok(Loaded { compiled, key, params: RoutedParams::new(srs, CpuMsm) })
+}
+
+/// Runs the integer inference on `input` and proves it with fresh blinding.
+pub fn prove_input(loaded: &Loaded, input: &[Vec<f64>]) -> anyhow::Result<(ProofBundle, ProveTimings)> {
+    let model = Arc::new(loaded.compiled.quant.clone());
+    let trace = Arc::new(run_float_inputs(&model, input)?);
+    for s in &trace.saturations {
+        eprintln!(
+            "warning: {} of {} values of `{}` saturated (outside the calibrated range)",
+            s.clamped, s.total, s.tensor
+        );
+    }
+    Ok(prove(&loaded.params, &loaded.key, model, trace, rand_core::OsRng)?)
+}
