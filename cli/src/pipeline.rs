@@ -21,7 +21,7 @@ use crate::progress::step;
 
 /// Seed of the insecure test SRS used when no `--srs` is given. Public on purpose: such a setup
 /// protects nothing, and the model card says so.
-pub const INSECURE_SRS_SEED: u64 = 0x7a6b_696e_6665_72;
+pub const INSECURE_SRS_SEED: u64 = 0x007a_6b69_6e66_6572;
 
 /// Everything `compile` produces.
 pub struct Artifacts {

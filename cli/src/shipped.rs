@@ -23,8 +23,10 @@ macro_rules! shipped {
     };
 }
 
-const SHIPPED: [(&str, &[u8], &[u8], &[u8]); 3] =
-    [shipped!("digits-mlp"), shipped!("digits-cnn"), shipped!("fashion-cnn")];
+/// Name, ONNX bytes, calibration set and sample input of a shipped model.
+type Shipped = (&'static str, &'static [u8], &'static [u8], &'static [u8]);
+
+const SHIPPED: [Shipped; 3] = [shipped!("digits-mlp"), shipped!("digits-cnn"), shipped!("fashion-cnn")];
 
 /// Names of the shipped models.
 pub fn names() -> impl Iterator<Item = &'static str> {
