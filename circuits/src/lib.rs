@@ -8,4 +8,5 @@
 pub mod chips;
 pub mod field;
 pub mod model;
+pub mod planner;
 pub mod table;

@@ -1,22 +1,30 @@
-//! The circuit of a whole quantized model: one chip call per op, wired by copy constraints
-//! from each op's output cells to the next op's inputs, with the model input and output bound to
-//! the instance column (inputs first, then outputs, flattened in model order).
+//! The circuit of a whole quantized model: chip calls per op, wired by copy constraints from
+//! each op's output cells to the next op's inputs, with the model input (when public) and output
+//! bound to the instance column (inputs first, then outputs, flattened in model order).
+//!
+//! Each chip may have several *lanes* (copies of its columns side by side); work is placed on
+//! the lane with the fewest rows so far, so a layout trades rows for columns as the planner
+//! chooses. halo2-axiom's `SimpleFloorPlanner` places every region at row 0, so each lane keeps
+//! its own row cursor and regions name absolute rows.
 //!
 //! The witness is the integer inference trace: every value laid out comes from
 //! `zkinfer_quant_models::infer::run`, so proving follows exactly what `zkinfer run` computed.
 
+use std::collections::BTreeMap;
+use std::ops::Range;
 use std::sync::Arc;
 
 use halo2_proofs::circuit::{Cell, Layouter, SimpleFloorPlanner, Value};
 use halo2_proofs::halo2curves::bn256::Fr;
 use halo2_proofs::plonk::{Advice, Circuit, Column, ConstraintSystem, Error, Instance};
 use zkinfer_quant_models::infer::Trace;
-use zkinfer_quant_models::quant::{QOp, QuantModel};
+use zkinfer_quant_models::quant::{signed_range, Activation, QOp, QuantModel};
+use zkinfer_quant_models::window::Window2d;
 
 use crate::chips::conv::{conv_jobs, conv_jobs_shape};
-use crate::chips::dense::{DenseConfig, DenseJob, DenseShape};
+use crate::chips::dense::{DenseConfig, DenseJob, DenseShape, DotJob};
 use crate::chips::maxpool::{MaxPoolConfig, Window};
-use crate::chips::requant::{RequantConfig, RequantParams};
+use crate::chips::requant::{limbs, Output, RequantConfig, RequantParams, RequantShape};
 use crate::field::fe;
 use crate::table::{LookupTable, TableConfig};
 
@@ -43,6 +51,14 @@ pub enum CircuitError {
 pub struct LayoutParams {
     /// Packing of the dense chip.
     pub dense: DenseShape,
+    /// Lanes of each chip (0: the model does not use it).
+    pub dense_lanes: usize,
+    pub requant_lanes: usize,
+    pub maxpool_lanes: usize,
+    /// Limb columns of the requant chip.
+    pub requant: RequantShape,
+    /// Width of range-checked limbs: the table holds `[0, 2^limb_bits)` ranges.
+    pub limb_bits: u32,
     /// Whether the model input is part of the public instance. When false the buyer sees only
     /// the output and the model id; the input stays the provider's witness.
     pub public_input: bool,
@@ -50,23 +66,57 @@ pub struct LayoutParams {
 
 /// The widest packing a layout may ask for (bounds what a key file can make `configure` allocate).
 pub const MAX_DENSE_PACKING: usize = 256;
+const MAX_LANES: usize = 64;
 
 impl LayoutParams {
-    /// Rejects packings no planner produces (a corrupt or hostile key file).
+    /// Rejects layouts no planner produces (a corrupt or hostile key file).
     pub fn check(&self) -> Result<(), CircuitError> {
         let DenseShape { width, outputs } = self.dense;
+        let bad = |m: String| Err(CircuitError::BadLayout(m));
         if !(1..=MAX_DENSE_PACKING).contains(&width) || !(1..=MAX_DENSE_PACKING).contains(&outputs) {
-            return Err(CircuitError::BadLayout(format!(
-                "dense packing {width} x {outputs} is outside 1..={MAX_DENSE_PACKING}"
-            )));
+            return bad(format!("dense packing {width} x {outputs} is outside 1..={MAX_DENSE_PACKING}"));
+        }
+        if [self.dense_lanes, self.requant_lanes, self.maxpool_lanes].iter().any(|&l| l > MAX_LANES) {
+            return bad(format!("more than {MAX_LANES} lanes"));
+        }
+        if self.requant.r_limbs > 8 || self.requant.u_limbs > 8 || !(1..=20).contains(&self.limb_bits) {
+            return bad(format!("requant limbs {:?} of {} bits", self.requant, self.limb_bits));
         }
         Ok(())
     }
 }
 
 impl Default for LayoutParams {
+    /// A middle-of-the-road layout (the planner chooses per model).
     fn default() -> Self {
-        LayoutParams { dense: DenseShape::default(), public_input: true }
+        LayoutParams {
+            dense: DenseShape::default(),
+            dense_lanes: 1,
+            requant_lanes: 1,
+            maxpool_lanes: 1,
+            requant: RequantShape { r_limbs: 2, u_limbs: 1, table: true },
+            limb_bits: 8,
+            public_input: true,
+        }
+    }
+}
+
+/// Rows used by the tallest lane of each chip and by the lookup table.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct RowBudget {
+    pub input: usize,
+    /// Public values (inputs when public, outputs) in the instance column.
+    pub instance: usize,
+    pub dense: usize,
+    pub requant: usize,
+    pub maxpool: usize,
+    pub table: usize,
+}
+
+impl RowBudget {
+    /// The tallest of them: the circuit's height before blinding rows.
+    pub fn max(&self) -> usize {
+        self.input.max(self.instance).max(self.dense).max(self.requant).max(self.maxpool).max(self.table)
     }
 }
 
@@ -76,28 +126,85 @@ pub struct ModelConfig {
     input: Column<Advice>,
     instance: Column<Instance>,
     table: TableConfig,
-    dense: DenseConfig,
-    requant: RequantConfig,
-    maxpool: MaxPoolConfig,
+    dense: Vec<DenseConfig>,
+    requant: Vec<RequantConfig>,
+    maxpool: Vec<MaxPoolConfig>,
 }
 
-/// What a node needs from the shared table.
+/// What a node needs from the shared table and its constants.
 #[derive(Clone, Debug)]
 enum NodePlan {
     Requant(RequantParams),
     /// The range tag that bounds differences of the pooled tensor's values.
     MaxPool(u64),
-    /// Identity-function tag over the output range, and one range tag per window size `n`
-    /// (for the remainder of the division by `2n`).
-    AvgPool {
-        act_tag: u64,
-        range_tags: std::collections::BTreeMap<usize, u64>,
-    },
+    /// The rounded-mean division per window size `n`.
+    AvgPool(BTreeMap<usize, RequantParams>),
     Wiring,
 }
 
-/// The taps inside the input of each max-pool window, as input element indices.
-fn pool_windows(input: &[usize], output: &[usize], window: &zkinfer_quant_models::window::Window2d) -> Vec<Vec<usize>> {
+/// The per-node plans, the table they need, and the requant limb columns they use.
+struct Plans {
+    nodes: Vec<NodePlan>,
+    table: LookupTable,
+    requant: RequantShape,
+}
+
+/// `t ∈ [-h, h)` for a symmetric power-of-two domain.
+fn half_domain(domain: (i64, i64)) -> Option<i64> {
+    let h = -domain.0;
+    (h > 0 && h.count_ones() == 1 && domain.1 == h - 1).then_some(h)
+}
+
+fn plan_nodes(model: &QuantModel, limb_bits: u32) -> Result<Plans, CircuitError> {
+    let mut table = LookupTable::default();
+    let mut shape = RequantShape::default();
+    let mut nodes = Vec::with_capacity(model.nodes.len());
+    let mut requant = |table: &mut LookupTable, mult, half, divisor, domain, activation: &Activation| {
+        let direct = match activation {
+            Activation::Relu => Some(Output::Relu),
+            Activation::Identity => Some(Output::Identity),
+            Activation::Table { .. } => None,
+        };
+        let (output, h, u_limbs) = match (direct, half_domain(domain)) {
+            (Some(output), Some(h)) => (output, h, limbs(table, h, limb_bits)),
+            _ => (Output::Table(table.function_tag(domain, activation)), 0, Vec::new()),
+        };
+        let params =
+            RequantParams { mult, half, divisor, output, h, r_limbs: limbs(table, divisor, limb_bits), u_limbs };
+        shape.r_limbs = shape.r_limbs.max(params.r_limbs.len());
+        shape.u_limbs = shape.u_limbs.max(params.u_limbs.len());
+        shape.table |= matches!(output, Output::Table(_));
+        params
+    };
+    for node in &model.nodes {
+        nodes.push(match &node.op {
+            QOp::Requant { mult, shift, domain, activation } => {
+                let divisor = 1i64 << shift;
+                NodePlan::Requant(requant(&mut table, *mult, divisor / 2, divisor, *domain, activation))
+            }
+            QOp::AvgPool { window, count_include_pad } => {
+                let (i, o) = (&model.tensors[node.inputs[0]].shape, &model.tensors[node.output].shape);
+                let domain = signed_range(model.tensors[node.output].bits);
+                let mut by_n = BTreeMap::new();
+                for taps in pool_windows(i, o, window) {
+                    let n = avg_divisor(&taps, window, *count_include_pad);
+                    if let std::collections::btree_map::Entry::Vacant(e) = by_n.entry(n) {
+                        let (two_n, n) = (2 * n as i64, n as i64);
+                        e.insert(requant(&mut table, 2, n, two_n, domain, &Activation::Identity));
+                    }
+                }
+                NodePlan::AvgPool(by_n)
+            }
+            QOp::MaxPool(_) => NodePlan::MaxPool(table.range_tag(1i64 << model.tensors[node.inputs[0]].bits)),
+            QOp::Dense { .. } | QOp::Conv { .. } | QOp::Rewire { .. } => NodePlan::Wiring,
+            other => return Err(CircuitError::UnsupportedOp { op: other.name().into(), node: node.name.clone() }),
+        });
+    }
+    Ok(Plans { nodes, table, requant: shape })
+}
+
+/// The taps inside the input of each pooling window, as input element indices.
+fn pool_windows(input: &[usize], output: &[usize], window: &Window2d) -> Vec<Vec<usize>> {
     let (c, h, w, oh, ow) = (input[1], input[2], input[3], output[2], output[3]);
     let mut out = Vec::with_capacity(c * oh * ow);
     for ch in 0..c {
@@ -119,12 +226,87 @@ fn pool_windows(input: &[usize], output: &[usize], window: &zkinfer_quant_models
 }
 
 /// The divisor of an average-pool window: the kernel area, or the taps inside the input.
-fn avg_divisor(taps: &[usize], window: &zkinfer_quant_models::window::Window2d, count_include_pad: bool) -> usize {
+fn avg_divisor<T>(taps: &[T], window: &Window2d, count_include_pad: bool) -> usize {
     if count_include_pad {
         window.kernel[0] * window.kernel[1]
     } else {
         taps.len()
     }
+}
+
+/// `0..n` cut into at most `parts` contiguous pieces of near-equal size.
+fn chunks(n: usize, parts: usize) -> impl Iterator<Item = Range<usize>> {
+    let size = n.div_ceil(parts.max(1)).max(1);
+    (0..n).step_by(size).map(move |s| s..(s + size).min(n))
+}
+
+/// Row cursors of a chip's lanes; work goes to the lowest lane.
+#[derive(Clone, Debug)]
+struct Lanes(Vec<usize>);
+
+impl Lanes {
+    fn new(n: usize) -> Self {
+        Lanes(vec![0; n])
+    }
+
+    /// Reserves `rows` on the least-used lane: `(lane, first row)`.
+    fn place(&mut self, rows: usize) -> Result<(usize, usize), Error> {
+        let (lane, &start) = self.0.iter().enumerate().min_by_key(|(_, &h)| h).ok_or(Error::Synthesis)?;
+        self.0[lane] += rows;
+        Ok((lane, start))
+    }
+
+    fn height(&self) -> usize {
+        self.0.iter().copied().max().unwrap_or(0)
+    }
+}
+
+/// The dot-product jobs of a node (dense blocks of outputs split across lanes, convolution
+/// pixels, average-pool windows), reading input values from `x`.
+fn dot_jobs(model: &QuantModel, node: &zkinfer_quant_models::quant::QNode, x: &[i64], lanes: usize) -> Vec<DotJob> {
+    let (input, output) = (&model.tensors[node.inputs[0]].shape, &model.tensors[node.output].shape);
+    match &node.op {
+        QOp::Dense { weight, bias, inputs, outputs, .. } => {
+            let (n, m) = (*inputs, *outputs);
+            let mut jobs = Vec::new();
+            for (b, row) in x.chunks(n).enumerate() {
+                for outs in chunks(m, lanes) {
+                    jobs.push(DotJob {
+                        taps: (b * n..(b + 1) * n).map(Some).collect(),
+                        values: row.to_vec(),
+                        weight: weight[outs.start * n..outs.end * n].to_vec(),
+                        bias: bias[outs.clone()].to_vec(),
+                        outputs: outs.map(|o| b * m + o).collect(),
+                    });
+                }
+            }
+            jobs
+        }
+        QOp::Conv { weight, bias, window, group, .. } => {
+            conv_jobs(&conv_jobs_shape(input, output, *group, window), window, weight, bias, x)
+        }
+        QOp::AvgPool { window, .. } => pool_windows(input, output, window)
+            .into_iter()
+            .enumerate()
+            .map(|(o, taps)| DotJob {
+                values: taps.iter().map(|&i| x[i]).collect(),
+                weight: vec![1; taps.len()],
+                taps: taps.into_iter().map(Some).collect(),
+                bias: vec![0],
+                outputs: vec![o],
+            })
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// Where each piece of work goes, in the order synthesis lays it out.
+#[derive(Clone, Debug, Default)]
+struct Placement {
+    dense: Vec<(usize, usize)>,
+    requant: Vec<(usize, usize)>,
+    maxpool: Vec<(usize, usize)>,
+    budget: RowBudget,
 }
 
 /// A quantized model with one inference's trace.
@@ -136,12 +318,22 @@ pub struct ModelCircuit {
     table: LookupTable,
     /// Per node index: its constants, with tags resolved in `table`.
     plans: Vec<NodePlan>,
+    requant_used: RequantShape,
+    placement: Arc<Placement>,
 }
 
 impl ModelCircuit {
-    /// Checks that every op has a chip and the trace is provable, and builds the lookup table.
+    /// Checks that every op has a chip, the layout fits the model and the trace is provable,
+    /// and builds the lookup table.
     pub fn new(model: Arc<QuantModel>, trace: Arc<Trace>, layout: LayoutParams) -> Result<Self, CircuitError> {
         Self::build(model, trace, layout, true)
+    }
+
+    /// The circuit of `model` without a witness, for key generation: the keys depend only on
+    /// the model and the layout, never on an input.
+    pub fn for_keygen(model: Arc<QuantModel>, layout: LayoutParams) -> Result<Self, CircuitError> {
+        let zeros = Trace { values: model.tensors.iter().map(|t| vec![0; t.len()]).collect(), saturations: Vec::new() };
+        Self::build(model, Arc::new(zeros), layout, false)
     }
 
     fn build(
@@ -168,50 +360,96 @@ impl ModelCircuit {
                 )));
             }
         }
-        let mut table = LookupTable::default();
-        let mut plans = Vec::with_capacity(model.nodes.len());
-        for node in &model.nodes {
-            plans.push(match &node.op {
-                QOp::Requant { mult, shift, domain, activation } => {
-                    let divisor = 1i64 << shift;
-                    let params = RequantParams {
-                        mult: *mult,
-                        half: divisor / 2,
-                        divisor,
-                        act_tag: table.function_tag(*domain, activation),
-                        range_tag: table.range_tag(divisor),
-                    };
-                    let acc = &trace.values[node.inputs[0]];
-                    let count = acc.iter().filter(|&&a| !(domain.0..=domain.1).contains(&params.row(a, 0).t)).count();
-                    if check_saturation && count > 0 {
-                        return Err(CircuitError::Saturated { node: node.name.clone(), count });
-                    }
-                    NodePlan::Requant(params)
+        let Plans { nodes: plans, table, requant } = plan_nodes(&model, layout.limb_bits)?;
+        let need = |ok: bool, what: &str| if ok { Ok(()) } else { Err(CircuitError::BadLayout(what.to_string())) };
+        need(requant.r_limbs <= layout.requant.r_limbs, "too few remainder limbs")?;
+        need(requant.u_limbs <= layout.requant.u_limbs, "too few domain limbs")?;
+        need(!requant.table || layout.requant.table, "tabulated activations need the table lookup")?;
+        for (node, plan) in model.nodes.iter().zip(&plans) {
+            let lanes = match node.op {
+                QOp::Dense { .. } | QOp::Conv { .. } => layout.dense_lanes,
+                QOp::AvgPool { .. } => layout.dense_lanes.min(layout.requant_lanes),
+                QOp::Requant { .. } => layout.requant_lanes,
+                QOp::MaxPool(_) => layout.maxpool_lanes,
+                _ => 1,
+            };
+            need(lanes > 0, &format!("no lane for node `{}`", node.name))?;
+            if let (NodePlan::Requant(params), true) = (plan, check_saturation) {
+                let (acc, y) = (&trace.values[node.inputs[0]], &trace.values[node.output]);
+                let domain = match node.op {
+                    QOp::Requant { domain, .. } => domain,
+                    _ => (i64::MIN, i64::MAX),
+                };
+                let count =
+                    acc.iter().zip(y).filter(|(&a, &y)| !(domain.0..=domain.1).contains(&params.row(a, y).t)).count();
+                if count > 0 {
+                    return Err(CircuitError::Saturated { node: node.name.clone(), count });
                 }
-                QOp::AvgPool { window, count_include_pad } => {
-                    let (i, o) = (&model.tensors[node.inputs[0]].shape, &model.tensors[node.output].shape);
-                    let domain = zkinfer_quant_models::quant::signed_range(model.tensors[node.output].bits);
-                    let act_tag = table.function_tag(domain, &zkinfer_quant_models::quant::Activation::Identity);
-                    let mut range_tags = std::collections::BTreeMap::new();
-                    for taps in pool_windows(i, o, window) {
-                        let n = avg_divisor(&taps, window, *count_include_pad);
-                        range_tags.entry(n).or_insert_with(|| table.range_tag(2 * n as i64));
-                    }
-                    NodePlan::AvgPool { act_tag, range_tags }
-                }
-                QOp::MaxPool(_) => NodePlan::MaxPool(table.range_tag(1i64 << model.tensors[node.inputs[0]].bits)),
-                QOp::Dense { .. } | QOp::Conv { .. } | QOp::Rewire { .. } => NodePlan::Wiring,
-                other => return Err(CircuitError::UnsupportedOp { op: other.name().into(), node: node.name.clone() }),
-            });
+            }
         }
-        Ok(ModelCircuit { model, trace, layout, table, plans })
+        let mut circuit = ModelCircuit {
+            model,
+            trace,
+            layout,
+            table,
+            plans,
+            requant_used: requant,
+            placement: Arc::new(Placement::default()),
+        };
+        circuit.placement = Arc::new(circuit.place());
+        Ok(circuit)
     }
 
-    /// The circuit of `model` without a witness, for key generation: the keys depend only on
-    /// the model and the layout, never on an input.
-    pub fn for_keygen(model: Arc<QuantModel>, layout: LayoutParams) -> Result<Self, CircuitError> {
-        let zeros = Trace { values: model.tensors.iter().map(|t| vec![0; t.len()]).collect(), saturations: Vec::new() };
-        Self::build(model, Arc::new(zeros), layout, false)
+    /// Places every piece of work on its chip's lanes, exactly as synthesis will.
+    fn place(&self) -> Placement {
+        let layout = &self.layout;
+        let (mut dense, mut requant, mut maxpool) =
+            (Lanes::new(layout.dense_lanes), Lanes::new(layout.requant_lanes), Lanes::new(layout.maxpool_lanes));
+        let mut p = Placement::default();
+        let zeros = |t: usize| vec![0; self.model.tensors[t].len()];
+        for (node, plan) in self.model.nodes.iter().zip(&self.plans) {
+            for job in dot_jobs(&self.model, node, &zeros(node.inputs[0]), layout.dense_lanes) {
+                p.dense.extend(dense.place(layout.dense.rows(job.values.len(), job.bias.len())));
+                if let NodePlan::AvgPool(_) = plan {
+                    p.requant.extend(requant.place(1));
+                }
+            }
+            match (&node.op, plan) {
+                (QOp::Requant { .. }, _) => {
+                    for c in chunks(self.model.tensors[node.output].len(), layout.requant_lanes) {
+                        p.requant.extend(requant.place(c.len()));
+                    }
+                }
+                (QOp::MaxPool(window), _) => {
+                    let windows = self.pool_windows(node, window);
+                    for c in chunks(windows.len(), layout.maxpool_lanes) {
+                        p.maxpool.extend(maxpool.place(MaxPoolConfig::rows(windows[c].iter().map(Vec::len))));
+                    }
+                }
+                _ => {}
+            }
+        }
+        let input = self.model.inputs.iter().map(|&t| self.model.tensors[t].len()).sum();
+        let public = if layout.public_input { input } else { 0 };
+        let outputs: usize = self.model.outputs.iter().map(|&t| self.model.tensors[t].len()).sum();
+        p.budget = RowBudget {
+            input,
+            instance: public + outputs,
+            dense: dense.height(),
+            requant: requant.height(),
+            maxpool: maxpool.height(),
+            table: self.table.len(),
+        };
+        p
+    }
+
+    fn pool_windows(&self, node: &zkinfer_quant_models::quant::QNode, window: &Window2d) -> Vec<Vec<usize>> {
+        pool_windows(&self.model.tensors[node.inputs[0]].shape, &self.model.tensors[node.output].shape, window)
+    }
+
+    /// The requant limb columns this model's ops need at the layout's limb width.
+    pub fn requant_shape(&self) -> RequantShape {
+        self.requant_used
     }
 
     /// The layout the circuit was built with.
@@ -226,45 +464,26 @@ impl ModelCircuit {
         ids.flat_map(|&t| self.trace.values[t].iter().map(|&v| fe(v))).collect()
     }
 
-    /// Rows the layout needs, without blinding rows. Each chip has its own columns and row
-    /// cursor, so chips run side by side: the height is the tallest chip's (or the table's).
+    /// Rows the layout needs, without blinding rows: the tallest lane's (or the table's).
     pub fn rows(&self) -> usize {
-        let inputs = self.model.inputs.iter().map(|&t| self.model.tensors[t].len()).sum::<usize>();
-        let packing = self.layout.dense;
-        let (mut dense, mut requant, mut maxpool) = (0, 0, 0);
-        for node in &self.model.nodes {
-            match &node.op {
-                QOp::Dense { inputs, outputs, .. } => {
-                    dense += self.model.tensors[node.inputs[0]].len() / inputs.max(&1) * packing.rows(*inputs, *outputs)
-                }
-                QOp::Conv { window, group, .. } => {
-                    let (i, o) = (&self.model.tensors[node.inputs[0]].shape, &self.model.tensors[node.output].shape);
-                    let s = conv_jobs_shape(i, o, *group, window);
-                    dense += s.out_h * s.out_w * s.group * packing.rows(s.cin_g * s.kernel, s.cout_g);
-                }
-                QOp::Requant { .. } => requant += self.model.tensors[node.output].len(),
-                QOp::MaxPool(window) => {
-                    let (i, o) = (&self.model.tensors[node.inputs[0]].shape, &self.model.tensors[node.output].shape);
-                    maxpool += MaxPoolConfig::rows(pool_windows(i, o, window).iter().map(Vec::len));
-                }
-                QOp::AvgPool { window, .. } => {
-                    let (i, o) = (&self.model.tensors[node.inputs[0]].shape, &self.model.tensors[node.output].shape);
-                    let windows = pool_windows(i, o, window);
-                    dense += windows.iter().map(|w| packing.rows(w.len(), 1)).sum::<usize>();
-                    requant += windows.len();
-                }
-                _ => {}
-            }
-        }
-        inputs.max(dense).max(requant).max(maxpool).max(self.table.len())
+        self.placement.budget.max()
+    }
+
+    /// Rows each chip (its tallest lane) and the table need.
+    pub fn row_budget(&self) -> RowBudget {
+        self.placement.budget
     }
 
     /// Smallest `k` whose `2^k` rows hold the layout and halo2's blinding rows.
     pub fn min_k(&self) -> u32 {
-        let needed = self.rows() + 10;
+        let needed = self.rows() + BLINDING_ROWS;
         needed.next_power_of_two().trailing_zeros().max(4)
     }
 }
+
+/// Rows halo2 reserves at the bottom for blinding (with the degree-4 constraint system), plus
+/// one spare.
+pub const BLINDING_ROWS: usize = 10;
 
 impl Circuit<Fr> for ModelCircuit {
     type Config = ModelConfig;
@@ -289,9 +508,9 @@ impl Circuit<Fr> for ModelCircuit {
             input,
             instance,
             table,
-            dense: DenseConfig::configure(meta, params.dense),
-            requant: RequantConfig::configure(meta, table),
-            maxpool: MaxPoolConfig::configure(meta, table),
+            dense: (0..params.dense_lanes).map(|_| DenseConfig::configure(meta, params.dense)).collect(),
+            requant: (0..params.requant_lanes).map(|_| RequantConfig::configure(meta, table, params.requant)).collect(),
+            maxpool: (0..params.maxpool_lanes).map(|_| MaxPoolConfig::configure(meta, table)).collect(),
         }
     }
 
@@ -305,8 +524,9 @@ impl Circuit<Fr> for ModelCircuit {
         let values = &self.trace.values;
         let mut cells: Vec<Vec<Cell>> = vec![Vec::new(); model.tensors.len()];
         let mut public_row = 0;
-        // Row cursors, one per chip (halo2-axiom's planner places every region at row 0).
-        let (mut input_row, mut dense_row, mut requant_row, mut maxpool_row) = (0, 0, 0, 0);
+        let mut input_row = 0;
+        let p = &self.placement;
+        let (mut dense_at, mut requant_at, mut maxpool_at) = (p.dense.iter(), p.requant.iter(), p.maxpool.iter());
         for &t in &model.inputs {
             let assigned = layouter.assign_region(
                 || "model input",
@@ -327,99 +547,70 @@ impl Circuit<Fr> for ModelCircuit {
             }
             cells[t] = assigned;
         }
-        for (index, node) in model.nodes.iter().enumerate() {
+        for (node, plan) in model.nodes.iter().zip(&self.plans) {
             let x = node.inputs[0];
-            let out = match &node.op {
-                QOp::Dense { weight, bias, inputs, outputs, .. } => {
-                    let mut out = Vec::new();
-                    for (row_cells, row_values) in cells[x].chunks(*inputs).zip(values[x].chunks(*inputs)) {
-                        let row_cells: Vec<_> = row_cells.iter().copied().map(Some).collect();
-                        let job = DenseJob { inputs: &row_cells, input_values: row_values, weight, bias };
-                        let sums = config.dense.witness(&job);
-                        out.extend(config.dense.assign(&mut layouter, dense_row, &job, &sums)?);
-                        dense_row += config.dense.rows(*inputs, *outputs);
+            let mut out: Vec<Option<Cell>> = vec![None; model.tensors[node.output].len()];
+            for job in dot_jobs(model, node, &values[x], self.layout.dense_lanes) {
+                let inputs: Vec<Option<Cell>> = job.taps.iter().map(|t| t.map(|i| cells[x][i])).collect();
+                let dense_job =
+                    DenseJob { inputs: &inputs, input_values: &job.values, weight: &job.weight, bias: &job.bias };
+                let &(lane, start) = dense_at.next().ok_or(Error::Synthesis)?;
+                let chip = &config.dense[lane];
+                let sums = chip.witness(&dense_job);
+                let accs = chip.assign(&mut layouter, start, &dense_job, &sums)?;
+                if let NodePlan::AvgPool(by_n) = plan {
+                    // The window sum, then the rounded mean `floor((2·sum + n) / 2n)`.
+                    let QOp::AvgPool { window, count_include_pad } = &node.op else { return Err(Error::Synthesis) };
+                    let n = avg_divisor(&job.taps, window, *count_include_pad);
+                    let params = by_n.get(&n).ok_or(Error::Synthesis)?;
+                    let o = job.outputs[0];
+                    let row = params.row(job.values.iter().sum(), values[node.output][o]);
+                    let &(lane, start) = requant_at.next().ok_or(Error::Synthesis)?;
+                    out[o] = config.requant[lane].assign(&mut layouter, start, params, &accs, &[row])?.pop();
+                } else {
+                    for (cell, &o) in accs.into_iter().zip(&job.outputs) {
+                        out[o] = Some(cell);
                     }
-                    out
                 }
-                QOp::Conv { weight, bias, window, group, .. } => {
-                    let shape =
-                        conv_jobs_shape(&model.tensors[x].shape, &model.tensors[node.output].shape, *group, window);
-                    let mut out = vec![None; model.tensors[node.output].len()];
-                    for job in conv_jobs(&shape, window, weight, bias, &values[x]) {
-                        let inputs: Vec<Option<Cell>> = job.taps.iter().map(|t| t.map(|i| cells[x][i])).collect();
-                        let dense = DenseJob {
-                            inputs: &inputs,
-                            input_values: &job.values,
-                            weight: &job.weight,
-                            bias: &job.bias,
-                        };
-                        let sums = config.dense.witness(&dense);
-                        let accs = config.dense.assign(&mut layouter, dense_row, &dense, &sums)?;
-                        dense_row += config.dense.rows(job.values.len(), job.bias.len());
-                        for (cell, &o) in accs.into_iter().zip(&job.outputs) {
-                            out[o] = Some(cell);
+            }
+            match (&node.op, plan) {
+                (QOp::Requant { .. }, NodePlan::Requant(params)) => {
+                    for c in chunks(out.len(), self.layout.requant_lanes) {
+                        let rows: Vec<_> =
+                            c.clone().map(|i| params.row(values[x][i], values[node.output][i])).collect();
+                        let &(lane, start) = requant_at.next().ok_or(Error::Synthesis)?;
+                        let assigned =
+                            config.requant[lane].assign(&mut layouter, start, params, &cells[x][c.clone()], &rows)?;
+                        for (i, cell) in c.zip(assigned) {
+                            out[i] = Some(cell);
                         }
                     }
-                    out.into_iter().map(|c| c.ok_or(Error::Synthesis)).collect::<Result<Vec<_>, _>>()?
                 }
-                QOp::Requant { .. } => {
-                    let NodePlan::Requant(params) = self.plans[index].clone() else { return Err(Error::Synthesis) };
-                    let rows: Vec<_> =
-                        values[x].iter().zip(&values[node.output]).map(|(&a, &y)| params.row(a, y)).collect();
-                    let out = config.requant.assign(&mut layouter, requant_row, params, &cells[x], &rows)?;
-                    requant_row += rows.len();
-                    out
-                }
-                QOp::AvgPool { window, count_include_pad } => {
-                    // Window sums on the dense chip (unit weights), then the rounded mean
-                    // `floor((2·sum + n) / 2n)` on the division chip.
-                    let NodePlan::AvgPool { act_tag, range_tags } = &self.plans[index] else {
-                        return Err(Error::Synthesis);
-                    };
-                    let taps = pool_windows(&model.tensors[x].shape, &model.tensors[node.output].shape, window);
-                    let mut out = Vec::with_capacity(taps.len());
-                    for (o, window_taps) in taps.iter().enumerate() {
-                        let n = avg_divisor(window_taps, window, *count_include_pad);
-                        let inputs: Vec<Option<Cell>> = window_taps.iter().map(|&i| Some(cells[x][i])).collect();
-                        let tap_values: Vec<i64> = window_taps.iter().map(|&i| values[x][i]).collect();
-                        let ones = vec![1; tap_values.len()];
-                        let job = DenseJob { inputs: &inputs, input_values: &tap_values, weight: &ones, bias: &[0] };
-                        let sums = config.dense.witness(&job);
-                        let sum_cell = config.dense.assign(&mut layouter, dense_row, &job, &sums)?;
-                        dense_row += config.dense.rows(tap_values.len(), 1);
-                        let params = RequantParams {
-                            mult: 2,
-                            half: n as i64,
-                            divisor: 2 * n as i64,
-                            act_tag: *act_tag,
-                            range_tag: *range_tags.get(&n).ok_or(Error::Synthesis)?,
-                        };
-                        let sum: i64 = tap_values.iter().sum();
-                        let row = params.row(sum, values[node.output][o]);
-                        out.extend(config.requant.assign(&mut layouter, requant_row, params, &sum_cell, &[row])?);
-                        requant_row += 1;
+                (QOp::MaxPool(window), NodePlan::MaxPool(range_tag)) => {
+                    let taps = self.pool_windows(node, window);
+                    for c in chunks(taps.len(), self.layout.maxpool_lanes) {
+                        let windows: Vec<Window> = taps[c.clone()]
+                            .iter()
+                            .map(|w| w.iter().map(|&i| (cells[x][i], values[x][i])).collect())
+                            .collect();
+                        let &(lane, start) = maxpool_at.next().ok_or(Error::Synthesis)?;
+                        let maxima = &values[node.output][c.clone()];
+                        let assigned =
+                            config.maxpool[lane].assign(&mut layouter, start, &windows, maxima, *range_tag)?;
+                        for (i, cell) in c.zip(assigned) {
+                            out[i] = Some(cell);
+                        }
                     }
-                    out
                 }
-                QOp::MaxPool(window) => {
-                    let NodePlan::MaxPool(range_tag) = self.plans[index].clone() else { return Err(Error::Synthesis) };
-                    let taps = pool_windows(&model.tensors[x].shape, &model.tensors[node.output].shape, window);
-                    let windows: Vec<Window> =
-                        taps.iter().map(|w| w.iter().map(|&i| (cells[x][i], values[x][i])).collect()).collect();
-                    let out =
-                        config.maxpool.assign(&mut layouter, maxpool_row, &windows, &values[node.output], range_tag)?;
-                    maxpool_row += MaxPoolConfig::rows(taps.iter().map(Vec::len));
-                    out
-                }
-                QOp::Rewire { map } => {
+                (QOp::Rewire { map }, _) => {
                     // Pure wiring; a zero-padding entry would need a constant cell (not yet).
-                    map.iter()
-                        .map(|m| m.map(|(k, e)| cells[node.inputs[k as usize]][e as usize]).ok_or(Error::Synthesis))
-                        .collect::<Result<Vec<_>, _>>()?
+                    for (o, m) in out.iter_mut().zip(map) {
+                        *o = m.map(|(k, e)| cells[node.inputs[k as usize]][e as usize]);
+                    }
                 }
-                _ => return Err(Error::Synthesis),
-            };
-            cells[node.output] = out;
+                _ => {}
+            }
+            cells[node.output] = out.into_iter().map(|c| c.ok_or(Error::Synthesis)).collect::<Result<_, _>>()?;
         }
         for &t in &model.outputs {
             for &cell in &cells[t] {

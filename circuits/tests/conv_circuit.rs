@@ -5,7 +5,8 @@ use std::sync::Arc;
 
 use halo2_proofs::dev::MockProver;
 use zkinfer_circuits::field::fe;
-use zkinfer_circuits::model::{LayoutParams, ModelCircuit};
+use zkinfer_circuits::model::ModelCircuit;
+use zkinfer_circuits::planner::plan;
 use zkinfer_quant_models::graph::{ActFn, FloatGraph, FloatOp};
 use zkinfer_quant_models::infer::{run_float_inputs, Trace};
 use zkinfer_quant_models::onnx::SplitMix64;
@@ -34,7 +35,7 @@ fn conv_model(window: Window2d, group: usize, out_channels: usize) -> (Arc<Quant
 }
 
 fn check(model: Arc<QuantModel>, trace: Trace) {
-    let circuit = ModelCircuit::new(model.clone(), Arc::new(trace.clone()), LayoutParams::default()).unwrap();
+    let circuit = ModelCircuit::new(model.clone(), Arc::new(trace.clone()), plan(&model, true).unwrap().0).unwrap();
     let k = circuit.min_k();
     let instance = circuit.instance();
     MockProver::run(k, &circuit, vec![instance.clone()]).unwrap().assert_satisfied();
@@ -49,7 +50,7 @@ fn check(model: Arc<QuantModel>, trace: Trace) {
         let e = rng.uniform(0.0, trace.values[t].len() as f64) as usize;
         let mut mutated = trace.clone();
         mutated.values[t][e] += 1;
-        if let Ok(c) = ModelCircuit::new(model.clone(), Arc::new(mutated), LayoutParams::default()) {
+        if let Ok(c) = ModelCircuit::new(model.clone(), Arc::new(mutated), plan(&model, true).unwrap().0) {
             assert!(
                 MockProver::run(k, &c, vec![instance.clone()]).unwrap().verify().is_err(),
                 "mutated `{}`[{e}] accepted",

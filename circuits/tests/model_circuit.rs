@@ -8,11 +8,16 @@ use std::sync::Arc;
 use halo2_proofs::dev::MockProver;
 use halo2_proofs::halo2curves::bn256::Fr;
 use zkinfer_circuits::model::{CircuitError, LayoutParams, ModelCircuit};
+use zkinfer_circuits::planner::plan;
 use zkinfer_quant_models::compile::compile_onnx_file;
 use zkinfer_quant_models::infer::{run_float_inputs, Trace};
 use zkinfer_quant_models::io::{read_calibration, read_input};
 use zkinfer_quant_models::onnx::SplitMix64;
 use zkinfer_quant_models::{QuantConfig, QuantModel};
+
+fn planned(model: &Arc<QuantModel>) -> LayoutParams {
+    plan(model, true).unwrap().0
+}
 
 fn digits_mlp() -> (Arc<QuantModel>, Trace) {
     shipped("digits-mlp")
@@ -28,14 +33,14 @@ fn shipped(name: &str) -> (Arc<QuantModel>, Trace) {
 }
 
 fn verifies(model: &Arc<QuantModel>, trace: Trace, instance: Vec<Fr>) -> bool {
-    let circuit = ModelCircuit::new(model.clone(), Arc::new(trace), LayoutParams::default()).unwrap();
+    let circuit = ModelCircuit::new(model.clone(), Arc::new(trace), planned(model)).unwrap();
     MockProver::run(circuit.min_k(), &circuit, vec![instance]).unwrap().verify().is_ok()
 }
 
 #[test]
 fn honest_trace_verifies_and_changed_output_does_not() {
     let (model, trace) = digits_mlp();
-    let circuit = ModelCircuit::new(model.clone(), Arc::new(trace.clone()), LayoutParams::default()).unwrap();
+    let circuit = ModelCircuit::new(model.clone(), Arc::new(trace.clone()), planned(&model)).unwrap();
     let instance = circuit.instance();
     assert_eq!(instance.len(), 64 + 10);
     println!("digits MLP: {} rows, k = {}", circuit.rows(), circuit.min_k());
@@ -48,7 +53,7 @@ fn honest_trace_verifies_and_changed_output_does_not() {
 #[test]
 fn every_mutated_trace_cell_is_rejected() {
     let (model, trace) = digits_mlp();
-    let honest = ModelCircuit::new(model.clone(), Arc::new(trace.clone()), LayoutParams::default()).unwrap().instance();
+    let honest = ModelCircuit::new(model.clone(), Arc::new(trace.clone()), planned(&model)).unwrap().instance();
     let mut rng = SplitMix64::new(11);
     let mut tried = 0;
     while tried < 200 {
@@ -59,7 +64,7 @@ fn every_mutated_trace_cell_is_rejected() {
         let e = rng.uniform(0.0, trace.values[t].len() as f64) as usize;
         let mut mutated = trace.clone();
         mutated.values[t][e] += if rng.uniform(0.0, 1.0) < 0.5 { 1 } else { -1 };
-        match ModelCircuit::new(model.clone(), Arc::new(mutated.clone()), LayoutParams::default()) {
+        match ModelCircuit::new(model.clone(), Arc::new(mutated.clone()), planned(&model)) {
             // A mutation that pushes a value out of its domain is refused before proving.
             Err(CircuitError::Saturated { .. }) => {}
             Err(e) => panic!("{e}"),
@@ -76,7 +81,7 @@ fn every_mutated_trace_cell_is_rejected() {
 /// A shipped model's honest circuit, checked to verify; returns its public instance.
 fn shipped_and_verified(name: &str) -> (Arc<QuantModel>, Trace, Vec<Fr>) {
     let (model, trace) = shipped(name);
-    let circuit = ModelCircuit::new(model.clone(), Arc::new(trace.clone()), LayoutParams::default()).unwrap();
+    let circuit = ModelCircuit::new(model.clone(), Arc::new(trace.clone()), planned(&model)).unwrap();
     let instance = circuit.instance();
     println!("{name}: {} rows, k = {}", circuit.rows(), circuit.min_k());
     assert!(verifies(&model, trace.clone(), instance.clone()));

@@ -6,7 +6,8 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
-use zkinfer_circuits::model::{LayoutParams, ModelCircuit};
+use zkinfer_circuits::model::ModelCircuit;
+use zkinfer_circuits::planner::plan;
 use zkinfer_prover::{
     circuit_k, insecure_test_srs, prove, read_srs, setup, CpuMsm, ProveTimings, ProverKey, RoutedParams,
 };
@@ -46,13 +47,14 @@ pub fn compile(
     name: &str,
     calibration: &Calibration,
     config: QuantConfig,
-    layout: LayoutParams,
+    public_input: bool,
     srs: Option<&Path>,
 ) -> anyhow::Result<Artifacts> {
     let (compiled, _) = step(&format!("import, calibrate ({} samples), quantize", calibration.samples.len()), || {
         Ok(compile_onnx(onnx, name, &calibration.samples, config)?)
     })?;
     let model = Arc::new(compiled.quant.clone());
+    let ((layout, _), _) = step("plan the circuit layout", || Ok(plan(&model, public_input)?))?;
     let k = circuit_k(model.clone(), layout)?;
     let rows = ModelCircuit::for_keygen(model.clone(), layout)?.rows();
     let (srs, kind) = match srs {

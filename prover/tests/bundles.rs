@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use rand_chacha::ChaCha20Rng;
 use rand_core::SeedableRng;
-use zkinfer_circuits::model::LayoutParams;
+use zkinfer_circuits::planner::plan;
 use zkinfer_prover::{circuit_k, insecure_test_srs, prove, setup, CpuMsm, ProverKey, RoutedParams};
 use zkinfer_quant_models::compile::compile_onnx_file;
 use zkinfer_quant_models::infer::run_float_inputs;
@@ -22,7 +22,8 @@ fn shipped(name: &str) -> (Arc<QuantModel>, Vec<Vec<f64>>) {
     (Arc::new(compiled.quant), read_input(&dir.join("input.json")).unwrap().input_data)
 }
 
-fn keys(model: &Arc<QuantModel>, layout: LayoutParams) -> (ProverKey, RoutedParams<CpuMsm>) {
+fn keys(model: &Arc<QuantModel>, public_input: bool) -> (ProverKey, RoutedParams<CpuMsm>) {
+    let layout = plan(model, public_input).unwrap().0;
     let k = circuit_k(model.clone(), layout).unwrap();
     setup(&insecure_test_srs(k, 42), CpuMsm, model.clone(), layout).unwrap()
 }
@@ -51,7 +52,7 @@ fn tampered_proofs(proof: &[u8]) -> Vec<Vec<u8>> {
 
 fn check_model(name: &str) {
     let (model, input) = shipped(name);
-    let (key, params) = keys(&model, LayoutParams::default());
+    let (key, params) = keys(&model, true);
     let bundle = prove_once(&model, &input, &key, &params);
     // The buyer's view: key file bytes and the published id.
     let vk = VerifierKey::from_bytes(&key.verifier.to_bytes()).unwrap();
@@ -90,7 +91,7 @@ fn check_model(name: &str) {
         _ => None,
     });
     weight.unwrap()[5] += 1;
-    let (other_key, _) = keys(&Arc::new(other), LayoutParams::default());
+    let (other_key, _) = keys(&Arc::new(other), true);
     let other_vk = VerifierKey::from_bytes(&other_key.verifier.to_bytes()).unwrap();
     let other_id = other_vk.model_id();
     assert_ne!(other_id, id);
@@ -123,8 +124,8 @@ fn fashion_cnn_bundle_verifies_and_tampering_is_rejected() {
 #[test]
 fn private_input_hides_the_input_and_changes_the_model_id() {
     let (model, input) = shipped("digits-mlp");
-    let (public, public_params) = keys(&model, LayoutParams::default());
-    let (key, params) = keys(&model, LayoutParams { public_input: false, ..LayoutParams::default() });
+    let (public, public_params) = keys(&model, true);
+    let (key, params) = keys(&model, false);
     assert_ne!(key.verifier.model_id(), public.verifier.model_id());
     let bundle = prove_once(&model, &input, &key, &params);
     assert!(bundle.inputs.is_none() && !bundle.to_json().contains("\"inputs\""));
@@ -139,7 +140,7 @@ fn private_input_hides_the_input_and_changes_the_model_id() {
 #[test]
 fn proving_key_file_round_trips_and_corruption_is_reported() {
     let (model, input) = shipped("digits-mlp");
-    let (key, params) = keys(&model, LayoutParams::default());
+    let (key, params) = keys(&model, true);
     let bytes = key.to_bytes();
     let loaded = ProverKey::from_bytes(&bytes).unwrap();
     assert_eq!(loaded.verifier.model_id(), key.verifier.model_id());
@@ -155,7 +156,7 @@ fn proving_key_file_round_trips_and_corruption_is_reported() {
 #[test]
 fn verifier_key_corruption_never_panics() {
     let (model, _) = shipped("digits-mlp");
-    let bytes = keys(&model, LayoutParams::default()).0.verifier.to_bytes();
+    let bytes = keys(&model, true).0.verifier.to_bytes();
     let honest = VerifierKey::from_bytes(&bytes).unwrap().model_id();
     let mut rng = ChaCha20Rng::seed_from_u64(3);
     for i in 0..300 {

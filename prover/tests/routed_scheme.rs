@@ -14,7 +14,8 @@ use halo2_proofs::poly::EvaluationDomain;
 use halo2_proofs::SerdeFormat;
 use rand_chacha::ChaCha20Rng;
 use rand_core::SeedableRng;
-use zkinfer_circuits::model::{LayoutParams, ModelCircuit};
+use zkinfer_circuits::model::ModelCircuit;
+use zkinfer_circuits::planner::plan;
 use zkinfer_prover::{circuit_k, insecure_test_srs, setup, CpuMsm, RoutedParams};
 use zkinfer_quant_models::compile::compile_onnx_file;
 use zkinfer_quant_models::io::read_calibration;
@@ -51,7 +52,7 @@ fn routed_keygen_equals_stock_keygen() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../quant-models/models/digits-mlp");
     let samples = read_calibration(&dir.join("calibration.json")).unwrap();
     let model = Arc::new(compile_onnx_file(&dir.join("model.onnx"), &samples, QuantConfig::default()).unwrap().quant);
-    let layout = LayoutParams::default();
+    let layout = plan(&model, true).unwrap().0;
     let srs = insecure_test_srs(circuit_k(model.clone(), layout).unwrap(), 5);
     let (key, _) = setup(&srs, CpuMsm, model.clone(), layout).unwrap();
     let circuit = ModelCircuit::for_keygen(model, layout).unwrap();

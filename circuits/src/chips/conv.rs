@@ -5,9 +5,11 @@
 
 use zkinfer_quant_models::window::Window2d;
 
+use crate::chips::dense::DotJob;
+
 /// Sizes of a grouped convolution `[1, C, H, W] → [1, C', H', W']`.
 #[derive(Clone, Copy, Debug)]
-pub struct ConvJobsShape {
+pub struct DotJobsShape {
     pub h: usize,
     pub w: usize,
     pub out_h: usize,
@@ -20,8 +22,8 @@ pub struct ConvJobsShape {
 }
 
 /// The shape of a convolution node.
-pub fn conv_jobs_shape(input: &[usize], output: &[usize], group: usize, window: &Window2d) -> ConvJobsShape {
-    ConvJobsShape {
+pub fn conv_jobs_shape(input: &[usize], output: &[usize], group: usize, window: &Window2d) -> DotJobsShape {
+    DotJobsShape {
         h: input[2],
         w: input[3],
         out_h: output[2],
@@ -33,21 +35,8 @@ pub fn conv_jobs_shape(input: &[usize], output: &[usize], group: usize, window: 
     }
 }
 
-/// One output pixel of one channel group.
-pub struct ConvJob {
-    /// Input element read by each tap (`None` in padding).
-    pub taps: Vec<Option<usize>>,
-    /// Tap values (0 in padding).
-    pub values: Vec<i64>,
-    /// `[cout_g, taps]`, 0 on padding taps.
-    pub weight: Vec<i64>,
-    pub bias: Vec<i64>,
-    /// Output element of each of the job's outputs.
-    pub outputs: Vec<usize>,
-}
-
 /// All jobs of a convolution, in output order.
-pub fn conv_jobs(s: &ConvJobsShape, window: &Window2d, weight: &[i64], bias: &[i64], x: &[i64]) -> Vec<ConvJob> {
+pub fn conv_jobs(s: &DotJobsShape, window: &Window2d, weight: &[i64], bias: &[i64], x: &[i64]) -> Vec<DotJob> {
     let taps_per_out = s.cin_g * s.kernel;
     let mut jobs = Vec::with_capacity(s.group * s.out_h * s.out_w);
     for g in 0..s.group {
@@ -72,7 +61,7 @@ pub fn conv_jobs(s: &ConvJobsShape, window: &Window2d, weight: &[i64], bias: &[i
                     })
                     .collect();
                 let outputs = channels.clone().map(|co| (co * s.out_h + oy) * s.out_w + ox).collect();
-                jobs.push(ConvJob { taps, values, weight, bias: bias[channels].to_vec(), outputs });
+                jobs.push(DotJob { taps, values, weight, bias: bias[channels].to_vec(), outputs });
             }
         }
     }

@@ -54,6 +54,21 @@ pub struct DenseConfig {
     chain: Column<Fixed>,
 }
 
+/// A dot-product job in terms of tensor elements (the model circuit turns it into a
+/// [`DenseJob`] over cells): a dense layer's block of outputs, one convolution pixel, one
+/// average-pool window.
+pub struct DotJob {
+    /// Input element read by each tap (`None` in padding).
+    pub taps: Vec<Option<usize>>,
+    /// Tap values (0 in padding).
+    pub values: Vec<i64>,
+    /// `[outputs, taps]`, 0 on padding taps.
+    pub weight: Vec<i64>,
+    pub bias: Vec<i64>,
+    /// Output element of each of the job's outputs.
+    pub outputs: Vec<usize>,
+}
+
 /// One dot-product job: `out[o] = bias[o] + Σ_i weight[o][i] · x[i]`, weights row-major.
 /// An input without a cell (a convolution's zero padding) must have weight 0 in every output:
 /// its cell is then left free, and the fixed zero weight makes it irrelevant.

@@ -1,10 +1,14 @@
 //! Window maximum as a running max, one row per tap inside the input (padding never wins).
 //!
-//! Columns: advice `x` (the tap, copied from its producer) and `m` (running max); selectors
-//! `q_first` and `q_next`; fixed `range_tag`.
+//! Columns: advice `x` (the tap, copied from its producer), `m` (running max) and the
+//! differences `dp = m - m[prev]`, `dx = m - x`; selectors `q_first` and `q_next`; fixed
+//! `range_tag`.
 //! - first tap: `m = x`;
-//! - next taps: `(m - m[prev]) · (m - x) = 0` (the max is one of the two) and both
-//!   `m - m[prev]` and `m - x` lie in `[0, 2^bits)` (range lookups), so `m ≥` both.
+//! - next taps: `dp`, `dx` are those differences, `dp · dx = 0` (the max is one of the two), and
+//!   both lie in `[0, 2^bits)` (range lookups), so `m ≥` both.
+//!
+//! The lookups read plain advice columns (degree 1), which keeps the circuit's degree at 4;
+//! on rows without a tap the tag and both differences are 0, the table's zero row.
 //!
 //! The last row of a window holds its maximum.
 
@@ -23,6 +27,8 @@ pub struct MaxPoolConfig {
     q_next: Selector,
     x: Column<Advice>,
     m: Column<Advice>,
+    dp: Column<Advice>,
+    dx: Column<Advice>,
     range_tag: Column<Fixed>,
 }
 
@@ -32,32 +38,32 @@ pub type Window = Vec<(Cell, i64)>;
 impl MaxPoolConfig {
     /// Allocates the chip's columns and constraints against the shared table.
     pub fn configure(meta: &mut ConstraintSystem<Fr>, table: TableConfig) -> Self {
-        let (q_first, q_next) = (meta.selector(), meta.complex_selector());
-        let (x, m) = (meta.advice_column(), meta.advice_column());
+        let (q_first, q_next) = (meta.selector(), meta.selector());
+        let [x, m, dp, dx] = [(); 4].map(|_| meta.advice_column());
         let range_tag = meta.fixed_column();
         meta.enable_equality(x);
         meta.enable_equality(m);
         meta.create_gate("max pool", |meta| {
             let (first, next) = (meta.query_selector(q_first), meta.query_selector(q_next));
-            let x = meta.query_advice(x, Rotation::cur());
-            let m_cur = meta.query_advice(m, Rotation::cur());
+            let [x, m_cur, dp, dx] = [x, m, dp, dx].map(|c| meta.query_advice(c, Rotation::cur()));
             let m_prev = meta.query_advice(m, Rotation::prev());
-            vec![first * (m_cur.clone() - x.clone()), next * (m_cur.clone() - m_prev) * (m_cur - x)]
+            vec![
+                first * (m_cur.clone() - x.clone()),
+                next.clone() * (dp.clone() - (m_cur.clone() - m_prev)),
+                next.clone() * (dx.clone() - (m_cur - x)),
+                next * dp * dx,
+            ]
         });
-        for (name, other) in [("max pool ≥ previous", true), ("max pool ≥ tap", false)] {
+        for (name, diff) in [("max pool ≥ previous", dp), ("max pool ≥ tap", dx)] {
             meta.lookup(name, |meta| {
-                let q = meta.query_selector(q_next);
-                let m_cur = meta.query_advice(m, Rotation::cur());
-                let other =
-                    if other { meta.query_advice(m, Rotation::prev()) } else { meta.query_advice(x, Rotation::cur()) };
                 vec![
-                    (q.clone() * meta.query_fixed(range_tag, Rotation::cur()), table.tag),
-                    (q * (m_cur - other), table.input),
+                    (meta.query_fixed(range_tag, Rotation::cur()), table.tag),
+                    (meta.query_advice(diff, Rotation::cur()), table.input),
                     (Expression::Constant(Fr::zero()), table.output),
                 ]
             });
         }
-        MaxPoolConfig { q_first, q_next, x, m, range_tag }
+        MaxPoolConfig { q_first, q_next, x, m, dp, dx, range_tag }
     }
 
     /// Rows for windows with these tap counts.
@@ -84,16 +90,17 @@ impl MaxPoolConfig {
                     let mut running = i64::MIN;
                     let mut last = None;
                     for (j, &(cell, v)) in window.iter().enumerate() {
+                        // The last row carries the claimed maximum; a wrong claim fails there.
+                        let m = if j + 1 == window.len() { max } else { running.max(v) };
                         if j == 0 {
                             self.q_first.enable(&mut region, offset)?;
-                            running = v;
                         } else {
                             self.q_next.enable(&mut region, offset)?;
-                            running = running.max(v);
+                            region.assign_fixed(self.range_tag, offset, Fr::from(range_tag));
+                            region.assign_advice(self.dp, offset, Value::known(fe(m - running)));
+                            region.assign_advice(self.dx, offset, Value::known(fe(m - v)));
                         }
-                        // The last row carries the claimed maximum; a wrong claim fails there.
-                        let m = if j + 1 == window.len() { max } else { running };
-                        region.assign_fixed(self.range_tag, offset, Fr::from(range_tag));
+                        running = running.max(v);
                         let x = region.assign_advice(self.x, offset, Value::known(fe(v)));
                         region.constrain_equal(x.cell(), cell);
                         last = Some(region.assign_advice(self.m, offset, Value::known(fe(m))).cell());

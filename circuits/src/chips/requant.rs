@@ -1,44 +1,110 @@
-//! Rounded division fused with a tabulated function: one row per element. It proves
-//! requantization (`divisor = 2^shift`, `half = 2^(shift-1)`) fused with the activation, and the
-//! mean of an average pool (`mult = 2`, `half = n`, `divisor = 2n`, identity function).
+//! Rounded division fused with the activation: one row per element. It proves requantization
+//! (`divisor = 2^shift`, `half = 2^(shift-1)`) fused with ReLU, identity or a tabulated
+//! function, and the mean of an average pool (`mult = 2`, `half = n`, `divisor = 2n`).
 //!
-//! Columns: advice `acc` (copied from the producing op), `t`, `r`, `y`; fixed per row `mult`,
-//! `divisor`, `half`, `act_tag`, `range_tag`.
-//! - gate: `acc · mult + half = t · divisor + r`;
-//! - lookup: `(act_tag, t, y)` is in the table, so `t` lies in the op's domain and `y = act(t)`;
-//! - lookup: `(range_tag, r, 0)` is in the table, so `0 ≤ r < divisor`.
+//! Columns: advice `acc` (copied from the producing op), `t`, `y`, `s` and range-checked limbs
+//! `cr_*` (of the remainder) and `cu_*` (of `t`'s offset); fixed per row `mult`, `half`,
+//! `divisor`, `h`, a weight and a range tag per limb; selectors `q_relu`, `q_ident`, `q_table`.
+//! - every row: `acc · mult + half = t · divisor + r` with `r = Σ wr_i · cr_i`, each limb in its
+//!   tag's range (so `0 ≤ r < divisor`): `t = floor((acc · mult + half) / divisor)` exactly;
+//! - ReLU and identity rows: `t + h = s · h + u` with `u = Σ wu_j · cu_j ∈ [0, h)` and
+//!   `s ∈ {0, 1}`, so `t ∈ [-h, h)` and `s = [t ≥ 0]`; then `y = s · u` (ReLU) or `y = t`;
+//! - tabulated rows: `(tag, t, y)` is a row of the shared table (domain and function at once).
 //!
-//! Together these fix `t = floor((acc · mult + half) / divisor)` exactly (no field wrap-around:
-//! every term is far below the field size) and `y` to the tabulated function of `t`.
-//! Values that the integer inference clamped (saturated) lie outside the domain and cannot be
-//! proven; the prover reports them before proving.
+//! Splitting ranges into limbs keeps the table small (`2^limb_bits` rows per width), so the
+//! table never forces the circuit taller than its chips; only tabulated activations need a
+//! table over their whole domain. Every lookup reads plain columns, keeping the degree at 4.
+//! Values the integer inference clamped (saturated) lie outside `[-h, h)` and cannot be proven.
 
 use halo2_proofs::circuit::{Cell, Layouter, Value};
 use halo2_proofs::halo2curves::bn256::Fr;
-use halo2_proofs::plonk::{Advice, Column, ConstraintSystem, Constraints, Error, Expression, Fixed, Selector};
+use halo2_proofs::plonk::{Advice, Column, ConstraintSystem, Error, Expression, Fixed, Selector};
 use halo2_proofs::poly::Rotation;
+use serde::{Deserialize, Serialize};
 
-use crate::field::fe;
-use crate::table::TableConfig;
+use crate::field::{fe, fe128};
+use crate::table::{LookupTable, TableConfig};
+
+/// Column shape of the chip, chosen by the planner (part of the layout).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RequantShape {
+    /// Limb columns of the remainder.
+    pub r_limbs: usize,
+    /// Limb columns of `t + h - s·h`.
+    pub u_limbs: usize,
+    /// Whether rows with tabulated activations exist (adds two columns and a lookup).
+    pub table: bool,
+}
+
+/// A limb `(value >> shift) mod end`, range-checked by `tag` (`[0, end)`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Limb {
+    pub shift: u32,
+    pub end: i64,
+    pub tag: u64,
+}
+
+/// Limbs covering `[0, end)`: `limb_bits`-bit pieces when `end` is a power of two, else one
+/// limb with its own range tag. `end ≤ 1` needs none (the value is 0).
+pub fn limbs(table: &mut LookupTable, end: i64, limb_bits: u32) -> Vec<Limb> {
+    if end <= 1 {
+        return Vec::new();
+    }
+    if end.count_ones() != 1 {
+        return vec![Limb { shift: 0, end, tag: table.range_tag(end) }];
+    }
+    let bits = end.trailing_zeros();
+    (0..bits)
+        .step_by(limb_bits as usize)
+        .map(|shift| {
+            let width = limb_bits.min(bits - shift);
+            Limb { shift, end: 1 << width, tag: table.range_tag(1 << width) }
+        })
+        .collect()
+}
+
+/// How the output follows from the quotient `t`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Output {
+    Relu,
+    Identity,
+    /// `y = table(tag, t)`.
+    Table(u64),
+}
 
 /// Per-op constants of one rounded division.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RequantParams {
     pub mult: i64,
     pub half: i64,
     pub divisor: i64,
-    pub act_tag: u64,
-    /// A table tag holding exactly `[0, divisor)`.
-    pub range_tag: u64,
+    pub output: Output,
+    /// `t ∈ [-h, h)` for ReLU and identity (a power of two).
+    pub h: i64,
+    /// Limbs of the remainder (covering `[0, divisor)`).
+    pub r_limbs: Vec<Limb>,
+    /// Limbs of `u` (covering `[0, h)`); empty for tabulated outputs.
+    pub u_limbs: Vec<Limb>,
 }
 
 /// The witness of one element.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RequantRow {
     pub acc: i64,
     pub t: i64,
-    pub r: i64,
     pub y: i64,
+    pub s: i64,
+    pub cr: Vec<i64>,
+    pub cu: Vec<i64>,
+}
+
+fn split(value: i64, limbs: &[Limb]) -> Vec<i64> {
+    let last = limbs.len().saturating_sub(1);
+    limbs
+        .iter()
+        .enumerate()
+        .map(|(i, l)| if i == last { value >> l.shift } else { (value >> l.shift).rem_euclid(l.end) })
+        .collect()
 }
 
 impl RequantParams {
@@ -46,90 +112,165 @@ impl RequantParams {
     pub fn row(&self, acc: i64, y: i64) -> RequantRow {
         let scaled = acc as i128 * self.mult as i128 + self.half as i128;
         let t = scaled.div_euclid(self.divisor as i128);
-        RequantRow { acc, t: t as i64, r: (scaled - t * self.divisor as i128) as i64, y }
+        let r = (scaled - t * self.divisor as i128) as i64;
+        let t = t as i64;
+        let (s, u) = match self.output {
+            Output::Table(_) => (0, 0),
+            _ => (i64::from(t >= 0), t + self.h - i64::from(t >= 0) * self.h),
+        };
+        RequantRow { acc, t, y, s, cr: split(r, &self.r_limbs), cu: split(u, &self.u_limbs) }
+    }
+
+    /// The remainder and `u` the limbs stand for (for tests).
+    pub fn recompose(&self, row: &RequantRow) -> (i64, i64) {
+        let sum = |c: &[i64], l: &[Limb]| c.iter().zip(l).map(|(v, l)| v << l.shift).sum();
+        (sum(&row.cr, &self.r_limbs), sum(&row.cu, &self.u_limbs))
     }
 }
 
+/// Selector, `t` and `y` copies and tag column of the tabulated-activation lookup.
+type TableLookup = (Selector, Column<Advice>, Column<Advice>, Column<Fixed>);
+
 /// Columns and constraints of the requant chip.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug)]
 pub struct RequantConfig {
-    q: Selector,
+    shape: RequantShape,
+    q_relu: Selector,
+    q_ident: Selector,
+    /// With `(ta, ya, act_tag)` only when the shape has tabulated rows.
+    q_table: Option<TableLookup>,
     acc: Column<Advice>,
     t: Column<Advice>,
-    r: Column<Advice>,
     y: Column<Advice>,
+    s: Column<Advice>,
+    cr: Vec<(Column<Advice>, Column<Fixed>, Column<Fixed>)>,
+    cu: Vec<(Column<Advice>, Column<Fixed>, Column<Fixed>)>,
     mult: Column<Fixed>,
-    divisor: Column<Fixed>,
     half: Column<Fixed>,
-    act_tag: Column<Fixed>,
-    range_tag: Column<Fixed>,
+    divisor: Column<Fixed>,
+    h: Column<Fixed>,
+}
+
+fn limb_columns(
+    meta: &mut ConstraintSystem<Fr>,
+    table: TableConfig,
+    n: usize,
+    name: &'static str,
+) -> Vec<(Column<Advice>, Column<Fixed>, Column<Fixed>)> {
+    (0..n)
+        .map(|_| {
+            let (c, weight, tag) = (meta.advice_column(), meta.fixed_column(), meta.fixed_column());
+            meta.lookup(name, |meta| {
+                vec![
+                    (meta.query_fixed(tag, Rotation::cur()), table.tag),
+                    (meta.query_advice(c, Rotation::cur()), table.input),
+                    (Expression::Constant(Fr::zero()), table.output),
+                ]
+            });
+            (c, weight, tag)
+        })
+        .collect()
 }
 
 impl RequantConfig {
     /// Allocates the chip's columns and constraints against the shared table.
-    pub fn configure(meta: &mut ConstraintSystem<Fr>, table: TableConfig) -> Self {
-        let q = meta.complex_selector();
-        let [acc, t, r, y] = [(); 4].map(|_| meta.advice_column());
-        let [mult, divisor, half, act_tag, range_tag] = [(); 5].map(|_| meta.fixed_column());
+    pub fn configure(meta: &mut ConstraintSystem<Fr>, table: TableConfig, shape: RequantShape) -> Self {
+        let (q_relu, q_ident) = (meta.complex_selector(), meta.complex_selector());
+        let [acc, t, y, s] = [(); 4].map(|_| meta.advice_column());
+        let [mult, half, divisor, h] = [(); 4].map(|_| meta.fixed_column());
         meta.enable_equality(acc);
         meta.enable_equality(y);
+        let cr = limb_columns(meta, table, shape.r_limbs, "requant remainder limb");
+        let cu = limb_columns(meta, table, shape.u_limbs, "requant domain limb");
+        let q_table = shape.table.then(|| {
+            let (q, ta, ya, tag) =
+                (meta.complex_selector(), meta.advice_column(), meta.advice_column(), meta.fixed_column());
+            meta.lookup("requant tabulated activation", |meta| {
+                vec![
+                    (meta.query_fixed(tag, Rotation::cur()), table.tag),
+                    (meta.query_advice(ta, Rotation::cur()), table.input),
+                    (meta.query_advice(ya, Rotation::cur()), table.output),
+                ]
+            });
+            (q, ta, ya, tag)
+        });
         meta.create_gate("requant", |meta| {
-            let q = meta.query_selector(q);
-            let cur = |c: Column<Advice>, meta: &mut halo2_proofs::plonk::VirtualCells<Fr>| {
-                meta.query_advice(c, Rotation::cur())
+            let [acc, t, y, s] = [acc, t, y, s].map(|c| meta.query_advice(c, Rotation::cur()));
+            let [mult, half, divisor, h] = [mult, half, divisor, h].map(|c| meta.query_fixed(c, Rotation::cur()));
+            let (relu, ident) = (meta.query_selector(q_relu), meta.query_selector(q_ident));
+            let mut weighted = |limbs: &[(Column<Advice>, Column<Fixed>, Column<Fixed>)]| {
+                limbs.iter().fold(Expression::Constant(Fr::zero()), |sum, &(c, w, _)| {
+                    sum + meta.query_fixed(w, Rotation::cur()) * meta.query_advice(c, Rotation::cur())
+                })
             };
-            let fix = |c: Column<Fixed>, meta: &mut halo2_proofs::plonk::VirtualCells<Fr>| {
-                meta.query_fixed(c, Rotation::cur())
-            };
-            let lhs = cur(acc, meta) * fix(mult, meta) + fix(half, meta);
-            let rhs = cur(t, meta) * fix(divisor, meta) + cur(r, meta);
-            Constraints::with_selector(q, [lhs - rhs])
+            let (r, u) = (weighted(&cr), weighted(&cu));
+            let mut constraints = Vec::new();
+            let decomposed = relu.clone() + ident.clone();
+            let mut any = decomposed.clone();
+            if let Some((q, ta, ya, _)) = q_table {
+                let q = meta.query_selector(q);
+                any = any + q.clone();
+                constraints.push(q.clone() * (meta.query_advice(ta, Rotation::cur()) - t.clone()));
+                constraints.push(q * (meta.query_advice(ya, Rotation::cur()) - y.clone()));
+            }
+            let one = Expression::Constant(Fr::one());
+            constraints.push(any.clone() * (acc * mult + half - t.clone() * divisor - r));
+            constraints.push(any * s.clone() * (one - s.clone()));
+            constraints.push(decomposed * (t.clone() + h.clone() - s.clone() * h - u.clone()));
+            constraints.push(relu * (y.clone() - s * u));
+            constraints.push(ident * (y - t));
+            constraints
         });
-        meta.lookup("requant activation", |meta| {
-            let q = meta.query_selector(q);
-            vec![
-                (q.clone() * meta.query_fixed(act_tag, Rotation::cur()), table.tag),
-                (q.clone() * meta.query_advice(t, Rotation::cur()), table.input),
-                (q * meta.query_advice(y, Rotation::cur()), table.output),
-            ]
-        });
-        meta.lookup("requant remainder range", |meta| {
-            let q = meta.query_selector(q);
-            vec![
-                (q.clone() * meta.query_fixed(range_tag, Rotation::cur()), table.tag),
-                (q * meta.query_advice(r, Rotation::cur()), table.input),
-                (Expression::Constant(Fr::zero()), table.output),
-            ]
-        });
-        RequantConfig { q, acc, t, r, y, mult, divisor, half, act_tag, range_tag }
+        RequantConfig { shape, q_relu, q_ident, q_table, acc, t, y, s, cr, cu, mult, half, divisor, h }
     }
 
     /// Assigns one row per element from absolute row `start` (callers keep a row cursor per
-    /// chip); each `acc` is copied from `inputs[i]`. Returns the output cells.
+    /// lane); each `acc` is copied from `inputs[i]`. Returns the output cells.
     pub fn assign(
         &self,
         layouter: &mut impl Layouter<Fr>,
         start: usize,
-        params: RequantParams,
+        params: &RequantParams,
         inputs: &[Cell],
         rows: &[RequantRow],
     ) -> Result<Vec<Cell>, Error> {
+        if params.r_limbs.len() > self.shape.r_limbs || params.u_limbs.len() > self.shape.u_limbs {
+            return Err(Error::Synthesis);
+        }
         layouter.assign_region(
             || "requant",
             |mut region| {
                 let mut outputs = Vec::with_capacity(rows.len());
                 for (i, (row, &input)) in rows.iter().zip(inputs).enumerate() {
                     let offset = start + i;
-                    self.q.enable(&mut region, offset)?;
+                    match params.output {
+                        Output::Relu => self.q_relu.enable(&mut region, offset)?,
+                        Output::Identity => self.q_ident.enable(&mut region, offset)?,
+                        Output::Table(tag) => {
+                            let (q, ta, ya, tag_col) = self.q_table.ok_or(Error::Synthesis)?;
+                            q.enable(&mut region, offset)?;
+                            region.assign_fixed(tag_col, offset, Fr::from(tag));
+                            region.assign_advice(ta, offset, Value::known(fe(row.t)));
+                            region.assign_advice(ya, offset, Value::known(fe(row.y)));
+                        }
+                    }
                     region.assign_fixed(self.mult, offset, fe(params.mult));
                     region.assign_fixed(self.divisor, offset, fe(params.divisor));
                     region.assign_fixed(self.half, offset, fe(params.half));
-                    region.assign_fixed(self.act_tag, offset, Fr::from(params.act_tag));
-                    region.assign_fixed(self.range_tag, offset, Fr::from(params.range_tag));
+                    region.assign_fixed(self.h, offset, fe(params.h));
+                    for (cols, limbs, values) in
+                        [(&self.cr, &params.r_limbs, &row.cr), (&self.cu, &params.u_limbs, &row.cu)]
+                    {
+                        for (&(c, w, tag), (limb, &v)) in cols.iter().zip(limbs.iter().zip(values)) {
+                            region.assign_fixed(w, offset, fe128(1i128 << limb.shift));
+                            region.assign_fixed(tag, offset, Fr::from(limb.tag));
+                            region.assign_advice(c, offset, Value::known(fe(v)));
+                        }
+                    }
                     let acc = region.assign_advice(self.acc, offset, Value::known(fe(row.acc)));
                     region.constrain_equal(acc.cell(), input);
                     region.assign_advice(self.t, offset, Value::known(fe(row.t)));
-                    region.assign_advice(self.r, offset, Value::known(fe(row.r)));
+                    region.assign_advice(self.s, offset, Value::known(fe(row.s)));
                     outputs.push(region.assign_advice(self.y, offset, Value::known(fe(row.y))).cell());
                 }
                 Ok(outputs)
@@ -144,7 +285,8 @@ mod tests {
 
     use super::*;
     use crate::chips::test_support::{verifies, ChipCase};
-    use crate::table::LookupTable;
+
+    const SHAPE: RequantShape = RequantShape { r_limbs: 2, u_limbs: 4, table: true };
 
     /// Free accumulators → requant → outputs in the instance column.
     #[derive(Clone)]
@@ -160,7 +302,7 @@ mod tests {
         type Chip = RequantConfig;
 
         fn configure_chip(meta: &mut ConstraintSystem<Fr>, table: TableConfig) -> RequantConfig {
-            RequantConfig::configure(meta, table)
+            RequantConfig::configure(meta, table, SHAPE)
         }
 
         fn inputs(&self) -> &[i64] {
@@ -175,22 +317,42 @@ mod tests {
             inputs: &[Cell],
         ) -> Result<Vec<Cell>, Error> {
             self.table.assign(layouter, table)?;
-            chip.assign(layouter, 0, self.params, inputs, &self.rows)
+            chip.assign(layouter, 0, &self.params, inputs, &self.rows)
         }
     }
 
-    const K: u32 = 11;
+    const K: u32 = 9;
 
-    fn relu_case(accs: &[i64]) -> (TestCircuit, Vec<Fr>) {
+    /// Requant by 2^-4 (limbs of 2 bits) into int8, with `act` applied to `t`.
+    fn case(accs: &[i64], kind: &str) -> (TestCircuit, Vec<Fr>) {
         let mut table = LookupTable::default();
         let domain = signed_range(8);
-        let act_tag = table.function_tag(domain, &Activation::Relu);
-        let params = RequantParams { mult: 1, half: 8, divisor: 16, act_tag, range_tag: table.range_tag(16) };
+        let (output, act): (Output, Box<dyn Fn(i64) -> i64>) = match kind {
+            "relu" => (Output::Relu, Box::new(|t: i64| t.max(0))),
+            "identity" => (Output::Identity, Box::new(|t| t)),
+            _ => {
+                let values: Vec<i64> = (domain.0..=domain.1).map(|t| t / 3).collect();
+                let activation = Activation::Table { func: zkinfer_quant_models::ActFn::Sigmoid, values };
+                (Output::Table(table.function_tag(domain, &activation)), Box::new(|t| t / 3))
+            }
+        };
+        let mut params = RequantParams {
+            mult: 1,
+            half: 8,
+            divisor: 16,
+            output,
+            h: 128,
+            r_limbs: limbs(&mut table, 16, 2),
+            u_limbs: Vec::new(),
+        };
+        if !matches!(output, Output::Table(_)) {
+            params.u_limbs = limbs(&mut table, 128, 2);
+        }
         let rows: Vec<RequantRow> = accs
             .iter()
             .map(|&acc| {
                 let t = ((acc + 8) >> 4).clamp(domain.0, domain.1);
-                params.row(acc, t.max(0))
+                params.row(acc, act(t))
             })
             .collect();
         let public = rows.iter().map(|r| fe(r.y)).collect();
@@ -204,72 +366,101 @@ mod tests {
     const ACCS: [i64; 6] = [-300, -8, 7, 8, 100, 2031];
 
     #[test]
-    fn honest_rows_verify() {
-        let (c, public) = relu_case(&ACCS);
-        assert_eq!(c.rows[3], RequantRow { acc: 8, t: 1, r: 0, y: 1 });
-        assert_eq!(c.rows[1], RequantRow { acc: -8, t: 0, r: 0, y: 0 });
-        assert!(verify(&c, public));
+    fn honest_rows_verify_for_each_output_kind() {
+        for kind in ["relu", "identity", "table"] {
+            let (c, public) = case(&ACCS, kind);
+            assert!(verify(&c, public), "{kind}");
+        }
+        let (c, _) = case(&ACCS, "relu");
+        assert_eq!(c.params.r_limbs.len(), 2);
+        assert_eq!(c.params.u_limbs.iter().map(|l| l.end).collect::<Vec<_>>(), vec![4, 4, 4, 2]);
+        assert_eq!((c.rows[3].t, c.rows[3].y, c.rows[3].s), (1, 1, 1));
+        assert_eq!(c.params.recompose(&c.rows[4]), (12, 6));
     }
 
     #[test]
     fn tampered_output_is_rejected() {
-        let (mut c, mut public) = relu_case(&ACCS);
-        c.rows[4].y += 1;
-        public[4] += Fr::one();
-        assert!(!verify(&c, public), "y ≠ relu(t) must fail the activation lookup");
+        for kind in ["relu", "identity", "table"] {
+            let (mut c, mut public) = case(&ACCS, kind);
+            c.rows[4].y += 1;
+            public[4] += Fr::one();
+            assert!(!verify(&c, public), "{kind}: y ≠ act(t) accepted");
+        }
     }
 
     #[test]
     fn public_output_differing_from_witness_is_rejected() {
-        let (c, mut public) = relu_case(&ACCS);
+        let (c, mut public) = case(&ACCS, "relu");
         public[2] = fe(5);
         assert!(!verify(&c, public));
     }
 
     #[test]
     fn shifted_quotient_with_negative_remainder_is_rejected() {
-        // t + 1 with r - 16 still satisfies the gate; only the remainder range check stops it.
-        let (mut c, mut public) = relu_case(&ACCS);
-        c.rows[4].t += 1;
-        c.rows[4].r -= 16;
-        c.rows[4].y = c.rows[4].t.max(0);
-        public[4] = fe(c.rows[4].y);
-        assert!(!verify(&c, public));
+        // t + 1 with r - 16 satisfies the division gate; only the limb ranges stop it.
+        for kind in ["relu", "table"] {
+            let (mut c, mut public) = case(&ACCS, kind);
+            let row = &mut c.rows[4];
+            row.t += 1;
+            row.cr[0] -= 16;
+            row.y = if kind == "relu" { row.t.max(0) } else { row.t / 3 };
+            if kind == "relu" {
+                row.cu = split(row.t + 128 - 128, &c.params.u_limbs);
+            }
+            public[4] = fe(row.y);
+            assert!(!verify(&c, public), "{kind}");
+        }
     }
 
     #[test]
     fn remainder_out_of_range_is_rejected() {
-        let (mut c, mut public) = relu_case(&ACCS);
-        c.rows[4].t -= 1;
-        c.rows[4].r += 16; // gate holds, r = 16 + r is outside [0, 16)
-        c.rows[4].y = c.rows[4].t.max(0);
-        public[4] = fe(c.rows[4].y);
+        let (mut c, mut public) = case(&ACCS, "relu");
+        let row = &mut c.rows[4];
+        row.t -= 1;
+        row.cr[1] += 4; // r + 16: the top limb leaves [0, 4)
+        row.y = row.t.max(0);
+        row.cu = split(row.t, &c.params.u_limbs);
+        public[4] = fe(row.y);
+        assert!(!verify(&c, public));
+    }
+
+    #[test]
+    fn wrong_sign_bit_is_rejected() {
+        // t = 6 ≥ 0 claimed negative: u would be t + h = 134, outside [0, 128).
+        let (mut c, mut public) = case(&ACCS, "relu");
+        let row = &mut c.rows[4];
+        row.s = 0;
+        row.cu = split(row.t + 128, &c.params.u_limbs);
+        row.y = 0;
+        public[4] = fe(0);
         assert!(!verify(&c, public));
     }
 
     #[test]
     fn accumulator_not_copied_from_its_producer_is_rejected() {
-        // A fully consistent requant row for another accumulator: only the copy constraint
-        // to the producing region can tell.
-        let (mut c, mut public) = relu_case(&ACCS);
-        c.rows[4] = c.params.row(c.rows[4].acc + 160, ((c.rows[4].acc + 160 + 8) >> 4).max(0));
+        // A fully consistent row for another accumulator: only the copy constraint can tell.
+        let (mut c, mut public) = case(&ACCS, "relu");
+        let acc = c.rows[4].acc + 160;
+        c.rows[4] = c.params.row(acc, ((acc + 8) >> 4).max(0));
         public[4] = fe(c.rows[4].y);
         assert!(!verify(&c, public));
     }
 
     #[test]
     fn saturated_value_cannot_be_proven() {
-        // 2031 >> 4 = 127 fits; 2040 → 128 is outside the 8-bit domain.
-        let (mut c, mut public) = relu_case(&[2040]);
-        c.rows[0] = c.params.row(2040, 128);
-        public[0] = fe(128);
-        assert!(!verify(&c, public));
+        // 2031 → 127 fits; 2040 → 128 is outside the 8-bit domain (for every output kind).
+        for kind in ["relu", "identity", "table"] {
+            let (mut c, mut public) = case(&[2040], kind);
+            c.rows[0] = c.params.row(2040, if kind == "table" { 128 / 3 } else { 128 });
+            public[0] = fe(c.rows[0].y);
+            assert!(!verify(&c, public), "{kind}");
+        }
     }
 
     #[test]
     fn wrong_table_tag_is_rejected() {
-        let (mut c, public) = relu_case(&ACCS);
-        c.params.act_tag = c.params.range_tag; // a range table maps every input to 0
+        let (mut c, public) = case(&ACCS, "table");
+        c.params.output = Output::Table(c.params.r_limbs[0].tag); // a range tag maps every input to 0
         assert!(!verify(&c, public));
     }
 }

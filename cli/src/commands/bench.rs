@@ -5,7 +5,6 @@ use std::process::Command;
 use std::time::Instant;
 
 use serde::{Deserialize, Serialize};
-use zkinfer_circuits::model::LayoutParams;
 use zkinfer_quant_models::onnx::{synth_inputs, synth_onnx, SynthSpec};
 use zkinfer_quant_models::QuantConfig;
 use zkinfer_verifier::{verify, VerifierKey};
@@ -64,7 +63,7 @@ fn peak_rss_mib() -> Option<f64> {
 /// Measures one model in this process and prints the result line the parent reads.
 pub fn run_one(name: &str, repeat: usize) -> anyhow::Result<()> {
     let ex = case(name)?;
-    let art = compile(&ex.onnx, ex.name, &ex.calibration, QuantConfig::default(), LayoutParams::default(), None)?;
+    let art = compile(&ex.onnx, ex.name, &ex.calibration, QuantConfig::default(), true, None)?;
     let (card, setup_s, pk_bytes) = (art.card, art.keygen.as_secs_f64(), art.key.to_bytes().len());
     let key = VerifierKey::from_bytes(&art.key.verifier.to_bytes())?;
     let loaded = Loaded { compiled: art.compiled, key: art.key, params: art.params };

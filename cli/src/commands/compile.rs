@@ -2,7 +2,6 @@
 
 use std::path::Path;
 
-use zkinfer_circuits::model::LayoutParams;
 use zkinfer_quant_models::io::{read_calibration, read_labelled};
 
 use super::BitArgs;
@@ -23,8 +22,7 @@ pub fn run(
         Err(_) => Calibration { samples: read_calibration(calibration)?, labels: Vec::new() },
     };
     let name = model.file_stem().and_then(|s| s.to_str()).unwrap_or("model");
-    let layout = LayoutParams { public_input: !private_input, ..LayoutParams::default() };
-    let mut artifacts = compile(&onnx, name, &calibration, bits.into(), layout, srs)?;
+    let mut artifacts = compile(&onnx, name, &calibration, bits.into(), !private_input, srs)?;
     artifacts.save(output)?;
     let card = &artifacts.card;
     println!("\nmodel id   {}", card.model_id);

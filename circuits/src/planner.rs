@@ -1,0 +1,109 @@
+//! Chooses a model's layout — `k`, dense packing, lanes per chip, limb width — by a cost model
+//! of proving time, so that neither the table nor one tall chip forces the circuit up while
+//! other columns sit empty.
+//!
+//! Proving cost grows with `2^k ×` committed columns: each advice column is one MSM and its
+//! FFTs, each lookup three more commitments, each fixed column a coset FFT per proof, each pair
+//! of equality-enabled columns one permutation product. The weights below were measured on the
+//! shipped models (see the benchmark); the planner enumerates every candidate and keeps the
+//! cheapest.
+
+use std::sync::Arc;
+
+use zkinfer_quant_models::infer::Trace;
+use zkinfer_quant_models::quant::QuantModel;
+
+use crate::chips::dense::DenseShape;
+use crate::chips::requant::RequantShape;
+use crate::model::{CircuitError, LayoutParams, ModelCircuit, BLINDING_ROWS};
+
+/// Relative cost per row of one column of each kind.
+const ADVICE: f64 = 1.0;
+const FIXED: f64 = 0.3;
+const LOOKUP: f64 = 3.5;
+const PERMUTED: f64 = 0.5;
+/// Per-column work that does not shrink with the rows (FFT set-up, coset powers, the opening),
+/// in rows: measured as ≈160 on the shipped models (a column at `k = 7` costs about as much as
+/// 290 rows' worth).
+const COLUMN_OVERHEAD_ROWS: f64 = 160.0;
+
+/// What the planner expects of a layout.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Estimate {
+    pub k: u32,
+    pub advice: usize,
+    pub fixed: usize,
+    pub lookups: usize,
+    /// Modelled cost (arbitrary units; compare layouts of one model only).
+    pub cost: f64,
+}
+
+/// Column counts of a layout.
+pub fn columns(layout: &LayoutParams) -> (usize, usize, usize, usize) {
+    let DenseShape { width, outputs } = layout.dense;
+    let RequantShape { r_limbs, u_limbs, table } = layout.requant;
+    let (d, r, m) = (layout.dense_lanes, layout.requant_lanes, layout.maxpool_lanes);
+    let t = usize::from(table);
+    let advice = 1 + d * (width + outputs) + r * (4 + r_limbs + u_limbs + 2 * t) + m * 4;
+    let fixed = 3 + d * (width * outputs + outputs + 2) + r * (6 + 2 * (r_limbs + u_limbs) + 2 * t) + m * 3;
+    let lookups = r * (r_limbs + u_limbs + t) + m * 2;
+    let permuted = 2 + d * (width + outputs) + 2 * r + 2 * m;
+    (advice, fixed, lookups, permuted)
+}
+
+fn cost(layout: &LayoutParams, k: u32) -> Estimate {
+    let (advice, fixed, lookups, permuted) = columns(layout);
+    let per_row = ADVICE * advice as f64 + FIXED * fixed as f64 + LOOKUP * lookups as f64 + PERMUTED * permuted as f64;
+    Estimate { k, advice, fixed, lookups, cost: per_row * ((1u64 << k) as f64 + COLUMN_OVERHEAD_ROWS) }
+}
+
+/// The cheapest layout for `model` under the cost model, with its estimate. Fails with the
+/// circuit's reason when the model has an op without a chip.
+pub fn plan(model: &Arc<QuantModel>, public_input: bool) -> Result<(LayoutParams, Estimate), CircuitError> {
+    let zeros =
+        Arc::new(Trace { values: model.tensors.iter().map(|t| vec![0; t.len()]).collect(), saturations: vec![] });
+    let mut best: Option<(LayoutParams, Estimate)> = None;
+    for limb_bits in [4, 6, 8] {
+        for width in [1, 2, 4, 8, 16, 32] {
+            for outputs in [1, 2, 4, 8, 16] {
+                // One lane of each chip in use tells the rows of each chip at this packing.
+                let probe = LayoutParams {
+                    dense: DenseShape { width, outputs },
+                    dense_lanes: 1,
+                    requant_lanes: 1,
+                    maxpool_lanes: 1,
+                    requant: RequantShape { r_limbs: 8, u_limbs: 8, table: true },
+                    limb_bits,
+                    public_input,
+                };
+                let circuit = ModelCircuit::for_keygen(model.clone(), probe)?;
+                let rows = circuit.row_budget();
+                let used = circuit.requant_shape();
+                let floor = rows.input.max(rows.instance).max(rows.table) + BLINDING_ROWS;
+                let k_min = floor.next_power_of_two().trailing_zeros().max(4);
+                for k in k_min..k_min + 6 {
+                    let usable = (1usize << k) - BLINDING_ROWS;
+                    let lanes = |r: usize| r.div_ceil(usable);
+                    let layout = LayoutParams {
+                        dense_lanes: lanes(rows.dense),
+                        requant_lanes: lanes(rows.requant),
+                        maxpool_lanes: lanes(rows.maxpool),
+                        requant: used,
+                        ..probe
+                    };
+                    if layout.check().is_err() {
+                        continue;
+                    }
+                    let estimate = cost(&layout, k);
+                    if best.as_ref().is_none_or(|(_, b)| estimate.cost < b.cost) {
+                        best = Some((layout, estimate));
+                    }
+                }
+            }
+        }
+    }
+    let (layout, mut estimate) = best.ok_or_else(|| CircuitError::BadLayout("no layout fits".into()))?;
+    // Lanes are balanced greedily; the real height decides k.
+    estimate.k = ModelCircuit::new(model.clone(), zeros, layout)?.min_k();
+    Ok((layout, estimate))
+}
