@@ -7,13 +7,15 @@ use std::sync::Arc;
 
 use halo2_proofs::dev::MockProver;
 use halo2_proofs::halo2curves::bn256::Fr;
+use zkinfer_circuits::chips::dense::DenseShape;
+use zkinfer_circuits::chips::requant::RequantShape;
 use zkinfer_circuits::model::{CircuitError, LayoutParams, ModelCircuit};
 use zkinfer_circuits::planner::plan;
 use zkinfer_quant_models::compile::compile_onnx_file;
 use zkinfer_quant_models::infer::{run_float_inputs, Trace};
 use zkinfer_quant_models::io::{read_calibration, read_input};
 use zkinfer_quant_models::onnx::SplitMix64;
-use zkinfer_quant_models::{QuantConfig, QuantModel};
+use zkinfer_quant_models::{QOp, QuantConfig, QuantModel};
 
 fn planned(model: &Arc<QuantModel>) -> LayoutParams {
     plan(model, true).unwrap().0
@@ -110,4 +112,39 @@ fn digits_cnn_with_average_pool_verifies_and_mutations_are_rejected() {
         mutated.values[t][e] += 1;
         assert!(!verifies(&model, mutated, instance.clone()), "mutation of pool[{e}] accepted");
     }
+}
+
+#[test]
+fn multi_lane_layout_with_narrow_limbs_verifies_and_rejects_mutations() {
+    // Work spread over several lanes of every chip, 4-bit limbs: the same model, another layout.
+    let (model, trace) = shipped("digits-cnn");
+    let layout = LayoutParams {
+        dense: DenseShape { width: 4, outputs: 2 },
+        dense_lanes: 3,
+        requant_lanes: 4,
+        maxpool_lanes: 0,
+        requant: RequantShape { r_limbs: 3, u_limbs: 2, table: false },
+        limb_bits: 4,
+        public_input: true,
+    };
+    let circuit = ModelCircuit::new(model.clone(), Arc::new(trace.clone()), layout).unwrap();
+    let (k, instance) = (circuit.min_k(), circuit.instance());
+    assert!(circuit.row_budget().table < 64, "4-bit limbs keep the table small");
+    MockProver::run(k, &circuit, vec![instance.clone()]).unwrap().assert_satisfied();
+    // Every node's output except pure wiring (whose trace values the circuit never reads).
+    for node in model.nodes.iter().filter(|n| !matches!(n.op, QOp::Rewire { .. })) {
+        let (t, name) = (node.output, &node.name);
+        let mut mutated = trace.clone();
+        let e = mutated.values[t].len() - 1;
+        mutated.values[t][e] += 1;
+        if let Ok(c) = ModelCircuit::new(model.clone(), Arc::new(mutated), layout) {
+            assert!(
+                MockProver::run(k, &c, vec![instance.clone()]).unwrap().verify().is_err(),
+                "`{name}` mutation accepted"
+            );
+        }
+    }
+    // Too few limb columns for this limb width is refused when the circuit is built.
+    let narrow = LayoutParams { requant: RequantShape { r_limbs: 1, ..layout.requant }, ..layout };
+    assert!(matches!(ModelCircuit::new(model, Arc::new(trace), narrow), Err(CircuitError::BadLayout(_))));
 }
