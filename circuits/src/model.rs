@@ -196,6 +196,12 @@ fn plan_nodes(model: &QuantModel, limb_bits: u32) -> Result<Plans, CircuitError>
                 NodePlan::AvgPool(by_n)
             }
             QOp::MaxPool(_) => NodePlan::MaxPool(table.range_tag(1i64 << model.tensors[node.inputs[0]].bits)),
+            QOp::Rewire { map } if map.iter().any(Option::is_none) => {
+                return Err(CircuitError::UnsupportedOp {
+                    op: "Rewire with zero padding".into(),
+                    node: node.name.clone(),
+                })
+            }
             QOp::Dense { .. } | QOp::Conv { .. } | QOp::Rewire { .. } => NodePlan::Wiring,
             other => return Err(CircuitError::UnsupportedOp { op: other.name().into(), node: node.name.clone() }),
         });
@@ -603,7 +609,7 @@ impl Circuit<Fr> for ModelCircuit {
                     }
                 }
                 (QOp::Rewire { map }, _) => {
-                    // Pure wiring; a zero-padding entry would need a constant cell (not yet).
+                    // Pure wiring (zero-padding entries are refused when the circuit is built).
                     for (o, m) in out.iter_mut().zip(map) {
                         *o = m.map(|(k, e)| cells[node.inputs[k as usize]][e as usize]);
                     }

@@ -148,3 +148,32 @@ fn multi_lane_layout_with_narrow_limbs_verifies_and_rejects_mutations() {
     let narrow = LayoutParams { requant: RequantShape { r_limbs: 1, ..layout.requant }, ..layout };
     assert!(matches!(ModelCircuit::new(model, Arc::new(trace), narrow), Err(CircuitError::BadLayout(_))));
 }
+
+#[test]
+fn ops_without_a_chip_fail_when_planned_not_when_proving() {
+    // The digits MLP with one more op on its output: an elementwise affine (no chip yet), and
+    // zero padding (would need constant cells).
+    let (model, _) = digits_mlp();
+    let out = model.outputs[0];
+    let extended = |op: QOp| {
+        let mut m = (*model).clone();
+        let mut t = m.tensors[out].clone();
+        t.name = "extra".into();
+        m.tensors.push(t);
+        let id = m.tensors.len() - 1;
+        m.nodes.push(zkinfer_quant_models::quant::QNode { name: "extra".into(), op, inputs: vec![out], output: id });
+        m.outputs = vec![id];
+        Arc::new(m)
+    };
+    let n = model.tensors[out].len();
+    let affine = extended(QOp::Affine { mul: vec![2; n], add: vec![0; n] });
+    let padded = extended(QOp::Rewire { map: (0..n).map(|i| (i > 0).then_some((0, i as u32))).collect() });
+    for (m, op) in [(affine, "Affine"), (padded, "Rewire with zero padding")] {
+        match plan(&m, true) {
+            Err(CircuitError::UnsupportedOp { op: found, node }) => {
+                assert_eq!((found.as_str(), node.as_str()), (op, "extra"))
+            }
+            other => panic!("{op}: {other:?}"),
+        }
+    }
+}
