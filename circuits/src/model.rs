@@ -202,7 +202,9 @@ fn plan_nodes(model: &QuantModel, limb_bits: u32) -> Result<Plans, CircuitError>
                     node: node.name.clone(),
                 })
             }
-            QOp::Dense { .. } | QOp::Conv { .. } | QOp::Rewire { .. } => NodePlan::Wiring,
+            QOp::Dense { .. } | QOp::Conv { .. } | QOp::Add { .. } | QOp::Affine { .. } | QOp::Rewire { .. } => {
+                NodePlan::Wiring
+            }
             other => return Err(CircuitError::UnsupportedOp { op: other.name().into(), node: node.name.clone() }),
         });
     }
@@ -267,11 +269,48 @@ impl Lanes {
     }
 }
 
+/// Elementwise `out[i] = bias[i] + Σ_j weights[j][i] · x_j[i]` over `inputs` operands (each
+/// `n` long, concatenated in `x`), `group` elements per job so one packed row serves several.
+fn elementwise_jobs(x: &[i64], n: usize, weights: &[&[i64]], bias: &[i64], group: usize) -> Vec<DotJob> {
+    let operands = weights.len();
+    chunks(n, n.div_ceil(group.max(1)))
+        .map(|c| {
+            let g = c.len();
+            let taps: Vec<usize> = (0..operands).flat_map(|j| c.clone().map(move |i| j * n + i)).collect();
+            // Output `o` reads tap `j·g + o` with its operand's weight; every other tap weighs 0.
+            let weight = (0..g)
+                .flat_map(|o| (0..operands * g).map(move |t| (o, t)))
+                .map(|(o, t)| if t % g == o { weights[t / g][c.start + o] } else { 0 })
+                .collect();
+            DotJob {
+                values: taps.iter().map(|&t| x[t]).collect(),
+                taps: taps.into_iter().map(Some).collect(),
+                weight,
+                bias: bias[c.clone()].to_vec(),
+                outputs: c.collect(),
+            }
+        })
+        .collect()
+}
+
 /// The dot-product jobs of a node (dense blocks of outputs split across lanes, convolution
-/// pixels, average-pool windows), reading input values from `x`.
-fn dot_jobs(model: &QuantModel, node: &zkinfer_quant_models::quant::QNode, x: &[i64], lanes: usize) -> Vec<DotJob> {
+/// pixels, average-pool windows, elementwise affine maps and sums), reading input values from
+/// `x`: the node's inputs concatenated.
+fn dot_jobs(
+    model: &QuantModel,
+    node: &zkinfer_quant_models::quant::QNode,
+    x: &[i64],
+    lanes: usize,
+    packing: DenseShape,
+) -> Vec<DotJob> {
     let (input, output) = (&model.tensors[node.inputs[0]].shape, &model.tensors[node.output].shape);
+    let n = model.tensors[node.output].len();
     match &node.op {
+        QOp::Affine { mul, add } => elementwise_jobs(x, n, &[mul], add, packing.width.min(packing.outputs)),
+        QOp::Add { a_mult, b_mult } => {
+            let (a, b) = (vec![*a_mult; n], vec![*b_mult; n]);
+            elementwise_jobs(x, n, &[&a, &b], &vec![0; n], (packing.width / 2).max(1).min(packing.outputs))
+        }
         QOp::Dense { weight, bias, inputs, outputs, .. } => {
             let (n, m) = (*inputs, *outputs);
             let mut jobs = Vec::new();
@@ -373,7 +412,7 @@ impl ModelCircuit {
         need(!requant.table || layout.requant.table, "tabulated activations need the table lookup")?;
         for (node, plan) in model.nodes.iter().zip(&plans) {
             let lanes = match node.op {
-                QOp::Dense { .. } | QOp::Conv { .. } => layout.dense_lanes,
+                QOp::Dense { .. } | QOp::Conv { .. } | QOp::Add { .. } | QOp::Affine { .. } => layout.dense_lanes,
                 QOp::AvgPool { .. } => layout.dense_lanes.min(layout.requant_lanes),
                 QOp::Requant { .. } => layout.requant_lanes,
                 QOp::MaxPool(_) => layout.maxpool_lanes,
@@ -414,7 +453,8 @@ impl ModelCircuit {
         let mut p = Placement::default();
         let zeros = |t: usize| vec![0; self.model.tensors[t].len()];
         for (node, plan) in self.model.nodes.iter().zip(&self.plans) {
-            for job in dot_jobs(&self.model, node, &zeros(node.inputs[0]), layout.dense_lanes) {
+            let x: Vec<i64> = node.inputs.iter().flat_map(|&t| zeros(t)).collect();
+            for job in dot_jobs(&self.model, node, &x, layout.dense_lanes, layout.dense) {
                 p.dense.extend(dense.place(layout.dense.rows(job.values.len(), job.bias.len())));
                 if let NodePlan::AvgPool(_) = plan {
                     p.requant.extend(requant.place(1));
@@ -556,8 +596,14 @@ impl Circuit<Fr> for ModelCircuit {
         for (node, plan) in model.nodes.iter().zip(&self.plans) {
             let x = node.inputs[0];
             let mut out: Vec<Option<Cell>> = vec![None; model.tensors[node.output].len()];
-            for job in dot_jobs(model, node, &values[x], self.layout.dense_lanes) {
-                let inputs: Vec<Option<Cell>> = job.taps.iter().map(|t| t.map(|i| cells[x][i])).collect();
+            let (x_values, x_cells): (Vec<i64>, Vec<Cell>) = match node.op {
+                QOp::Add { .. } => {
+                    node.inputs.iter().flat_map(|&t| values[t].iter().copied().zip(cells[t].iter().copied())).unzip()
+                }
+                _ => (values[x].clone(), cells[x].clone()),
+            };
+            for job in dot_jobs(model, node, &x_values, self.layout.dense_lanes, self.layout.dense) {
+                let inputs: Vec<Option<Cell>> = job.taps.iter().map(|t| t.map(|i| x_cells[i])).collect();
                 let dense_job =
                     DenseJob { inputs: &inputs, input_values: &job.values, weight: &job.weight, bias: &job.bias };
                 let &(lane, start) = dense_at.next().ok_or(Error::Synthesis)?;

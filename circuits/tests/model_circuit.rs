@@ -149,29 +149,61 @@ fn multi_lane_layout_with_narrow_limbs_verifies_and_rejects_mutations() {
     assert!(matches!(ModelCircuit::new(model, Arc::new(trace), narrow), Err(CircuitError::BadLayout(_))));
 }
 
-#[test]
-fn ops_without_a_chip_fail_when_planned_not_when_proving() {
-    // The digits MLP with one more op on its output: an elementwise affine (no chip yet), and
-    // zero padding (would need constant cells).
-    let (model, _) = digits_mlp();
+/// The digits MLP with more ops after its output (the new output is the last one).
+fn extended(model: &Arc<QuantModel>, ops: Vec<(QOp, Vec<usize>)>) -> Arc<QuantModel> {
+    let mut m = (**model).clone();
     let out = model.outputs[0];
-    let extended = |op: QOp| {
-        let mut m = (*model).clone();
+    for (k, (op, inputs)) in ops.into_iter().enumerate() {
         let mut t = m.tensors[out].clone();
-        t.name = "extra".into();
+        (t.name, t.bits) = (format!("extra{k}"), 24);
         m.tensors.push(t);
         let id = m.tensors.len() - 1;
-        m.nodes.push(zkinfer_quant_models::quant::QNode { name: "extra".into(), op, inputs: vec![out], output: id });
+        m.nodes.push(zkinfer_quant_models::quant::QNode { name: format!("extra{k}"), op, inputs, output: id });
         m.outputs = vec![id];
-        Arc::new(m)
-    };
-    let n = model.tensors[out].len();
-    let affine = extended(QOp::Affine { mul: vec![2; n], add: vec![0; n] });
-    let padded = extended(QOp::Rewire { map: (0..n).map(|i| (i > 0).then_some((0, i as u32))).collect() });
-    for (m, op) in [(affine, "Affine"), (padded, "Rewire with zero padding")] {
+    }
+    Arc::new(m)
+}
+
+#[test]
+fn affine_and_residual_add_are_proven_on_the_dense_chip() {
+    let (model, _) = digits_mlp();
+    let (out, n) = (model.outputs[0], model.tensors[model.outputs[0]].len());
+    let mul: Vec<i64> = (0..n as i64).map(|i| i - 4).collect();
+    let add: Vec<i64> = (0..n as i64).map(|i| 7 * i - 30).collect();
+    let first = model.tensors.len();
+    let m = extended(
+        &model,
+        vec![(QOp::Affine { mul, add }, vec![out]), (QOp::Add { a_mult: 1, b_mult: -2 }, vec![first, out])],
+    );
+    let input = read_input(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../quant-models/models/digits-mlp/input.json"))
+        .unwrap();
+    let trace = run_float_inputs(&m, &input.input_data).unwrap();
+    let circuit = ModelCircuit::new(m.clone(), Arc::new(trace.clone()), planned(&m)).unwrap();
+    let (k, instance) = (circuit.min_k(), circuit.instance());
+    MockProver::run(k, &circuit, vec![instance.clone()]).unwrap().assert_satisfied();
+    for t in [first, first + 1] {
+        for e in [0, n - 1] {
+            let mut mutated = trace.clone();
+            mutated.values[t][e] += 1;
+            // The claim built from the mutated trace (its output is the public instance).
+            let c = ModelCircuit::new(m.clone(), Arc::new(mutated), planned(&m)).unwrap();
+            assert!(MockProver::run(k, &c, vec![c.instance()]).unwrap().verify().is_err(), "{t}[{e}] accepted");
+        }
+    }
+}
+
+#[test]
+fn ops_without_a_chip_fail_when_planned_not_when_proving() {
+    // Softmax (no chip yet) and zero padding (would need constant cells) after the digits MLP.
+    let (model, _) = digits_mlp();
+    let (out, n) = (model.outputs[0], model.tensors[model.outputs[0]].len());
+    let softmax = extended(&model, vec![(QOp::Softmax { axis: 1, exp_table: vec![1 << 16, 1] }, vec![out])]);
+    let pad = QOp::Rewire { map: (0..n).map(|i| (i > 0).then_some((0, i as u32))).collect() };
+    let padded = extended(&model, vec![(pad, vec![out])]);
+    for (m, op) in [(softmax, "Softmax"), (padded, "Rewire with zero padding")] {
         match plan(&m, true) {
             Err(CircuitError::UnsupportedOp { op: found, node }) => {
-                assert_eq!((found.as_str(), node.as_str()), (op, "extra"))
+                assert_eq!((found.as_str(), node.as_str()), (op, "extra0"))
             }
             other => panic!("{op}: {other:?}"),
         }
