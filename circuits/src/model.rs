@@ -420,13 +420,12 @@ impl ModelCircuit {
             };
             need(lanes > 0, &format!("no lane for node `{}`", node.name))?;
             if let (NodePlan::Requant(params), true) = (plan, check_saturation) {
-                let (acc, y) = (&trace.values[node.inputs[0]], &trace.values[node.output]);
+                let acc = &trace.values[node.inputs[0]];
                 let domain = match node.op {
                     QOp::Requant { domain, .. } => domain,
                     _ => (i64::MIN, i64::MAX),
                 };
-                let count =
-                    acc.iter().zip(y).filter(|(&a, &y)| !(domain.0..=domain.1).contains(&params.row(a, y).t)).count();
+                let count = acc.iter().filter(|&&a| !(domain.0..=domain.1).contains(&params.quotient(a).0)).count();
                 if count > 0 {
                     return Err(CircuitError::Saturated { node: node.name.clone(), count });
                 }

@@ -10,7 +10,6 @@
 
 use std::sync::Arc;
 
-use zkinfer_quant_models::infer::Trace;
 use zkinfer_quant_models::quant::QuantModel;
 
 use crate::chips::dense::DenseShape;
@@ -60,8 +59,6 @@ fn cost(layout: &LayoutParams, k: u32) -> Estimate {
 /// The cheapest layout for `model` under the cost model, with its estimate. Fails with the
 /// circuit's reason when the model has an op without a chip.
 pub fn plan(model: &Arc<QuantModel>, public_input: bool) -> Result<(LayoutParams, Estimate), CircuitError> {
-    let zeros =
-        Arc::new(Trace { values: model.tensors.iter().map(|t| vec![0; t.len()]).collect(), saturations: vec![] });
     let mut best: Option<(LayoutParams, Estimate)> = None;
     for limb_bits in [4, 6, 8] {
         for width in [1, 2, 4, 8, 16, 32] {
@@ -104,6 +101,6 @@ pub fn plan(model: &Arc<QuantModel>, public_input: bool) -> Result<(LayoutParams
     }
     let (layout, mut estimate) = best.ok_or_else(|| CircuitError::BadLayout("no layout fits".into()))?;
     // Lanes are balanced greedily; the real height decides k.
-    estimate.k = ModelCircuit::new(model.clone(), zeros, layout)?.min_k();
+    estimate.k = ModelCircuit::for_keygen(model.clone(), layout)?.min_k();
     Ok((layout, estimate))
 }

@@ -8,9 +8,7 @@ use std::time::Duration;
 
 use zkinfer_circuits::model::ModelCircuit;
 use zkinfer_circuits::planner::plan;
-use zkinfer_prover::{
-    circuit_k, insecure_test_srs, prove, read_srs, setup, CpuMsm, ProveTimings, ProverKey, RoutedParams,
-};
+use zkinfer_prover::{insecure_test_srs, prove, read_srs, setup, CpuMsm, ProveTimings, ProverKey, RoutedParams};
 use zkinfer_quant_models::compile::compile_onnx;
 use zkinfer_quant_models::infer::run_float_inputs;
 use zkinfer_quant_models::report::accuracy;
@@ -55,8 +53,8 @@ pub fn compile(
     })?;
     let model = Arc::new(compiled.quant.clone());
     let ((layout, _), _) = step("plan the circuit layout", || Ok(plan(&model, public_input)?))?;
-    let k = circuit_k(model.clone(), layout)?;
-    let rows = ModelCircuit::for_keygen(model.clone(), layout)?.rows();
+    let circuit = ModelCircuit::for_keygen(model.clone(), layout)?;
+    let (k, rows) = (circuit.min_k(), circuit.rows());
     let (srs, kind) = match srs {
         Some(path) => {
             let bytes = read(path)?;
@@ -86,7 +84,7 @@ pub fn compile(
     let card = ModelCard {
         model_id: key.verifier.model_id().to_string(),
         model: name.to_string(),
-        srs: SrsInfo { kind: kind.into(), id: hex(&key.verifier.srs.id()) },
+        srs: SrsInfo { kind: kind.into(), id: key.verifier.srs.id_hex() },
         k,
         rows,
         columns: Columns {
@@ -111,10 +109,6 @@ pub fn compile(
         vk_bytes: key.verifier.to_bytes().len(),
     };
     Ok(Artifacts { compiled, key, params, card, keygen })
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 impl Artifacts {

@@ -95,8 +95,8 @@ pub struct VerifierKey {
 impl VerifierKey {
     /// Assembles a key from its parts (the prover's side, after keygen).
     pub fn new(spec: CircuitSpec, srs: VerifierSrs, vk: VerifyingKey<G1Affine>) -> Result<Self, Rejection> {
-        let vk_bytes = vk.to_bytes(SerdeFormat::Processed);
-        Self::from_parts(KeyRecord { spec, srs, vk: vk_bytes })
+        let (model_id, params) = Self::checked(&spec, &srs, &vk.to_bytes(SerdeFormat::Processed))?;
+        Ok(VerifierKey { spec, srs, vk, params, model_id })
     }
 
     /// The key file's bytes.
@@ -129,6 +129,24 @@ impl VerifierKey {
 
     fn from_parts(record: KeyRecord) -> Result<Self, Rejection> {
         let KeyRecord { spec, srs, vk } = record;
+        let (model_id, params) = Self::checked(&spec, &srs, &vk)?;
+        let bad = |reason: String| Rejection::malformed("verifier key", reason);
+        let mut reader = &vk[..];
+        let parsed =
+            VerifyingKey::<G1Affine>::read::<_, ModelCircuit>(&mut reader, SerdeFormat::Processed, spec.layout)
+                .map_err(|e| bad(format!("halo2 verifying key: {e}")))?;
+        if parsed.fixed_commitments().len() != parsed.cs().num_fixed_columns() {
+            return Err(bad("the verifying key does not match its layout's fixed columns".into()));
+        }
+        if !reader.is_empty() {
+            return Err(bad(format!("{} trailing bytes after the verifying key", reader.len())));
+        }
+        Ok(VerifierKey { spec, srs, vk: parsed, params, model_id })
+    }
+
+    /// Checks the spec and the halo2 key's header before anything is allocated from them, and
+    /// derives the model id and the verifier parameters.
+    fn checked(spec: &CircuitSpec, srs: &VerifierSrs, vk: &[u8]) -> Result<(ModelId, ParamsKZG<Bn256>), Rejection> {
         let bad = |reason: String| Rejection::malformed("verifier key", reason);
         spec.layout.check().map_err(|e| bad(e.to_string()))?;
         if spec.k > MAX_K {
@@ -144,19 +162,7 @@ impl VerifierKey {
             Some([2, k @ ..]) if u32::from_le_bytes([k[0], k[1], k[2], k[3]]) == spec.k => {}
             _ => return Err(bad(format!("halo2 verifying key header does not declare k = {}", spec.k))),
         }
-        let model_id = ModelId::compute(&vk, &spec.to_bytes(), &srs.id());
-        let mut reader = &vk[..];
-        let parsed =
-            VerifyingKey::<G1Affine>::read::<_, ModelCircuit>(&mut reader, SerdeFormat::Processed, spec.layout)
-                .map_err(|e| bad(format!("halo2 verifying key: {e}")))?;
-        if parsed.fixed_commitments().len() != parsed.cs().num_fixed_columns() {
-            return Err(bad("the verifying key does not match its layout's fixed columns".into()));
-        }
-        if !reader.is_empty() {
-            return Err(bad(format!("{} trailing bytes after the verifying key", reader.len())));
-        }
-        let params = srs.params(spec.k)?;
-        Ok(VerifierKey { spec, srs, vk: parsed, params, model_id })
+        Ok((ModelId::compute(vk, &spec.to_bytes(), &srs.id()), srs.params(spec.k)?))
     }
 
     /// The model id this key stands for.

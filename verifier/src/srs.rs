@@ -39,6 +39,11 @@ impl VerifierSrs {
         h.finalize().into()
     }
 
+    /// [`VerifierSrs::id`] in hex, as model cards and tools print it.
+    pub fn id_hex(&self) -> String {
+        hex::encode(self.id())
+    }
+
     /// Verifier parameters for circuits of size `2^k`, with every point checked to lie on its curve.
     pub fn params(&self, k: u32) -> Result<ParamsKZG<Bn256>, Rejection> {
         let bad = |what: &str| Rejection::malformed("verifier key", format!("SRS point {what} is not on its curve"));

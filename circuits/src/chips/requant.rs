@@ -108,23 +108,21 @@ fn split(value: i64, limbs: &[Limb]) -> Vec<i64> {
 }
 
 impl RequantParams {
-    /// The honest witness for accumulator `acc` whose function output is `y` (from the trace).
-    pub fn row(&self, acc: i64, y: i64) -> RequantRow {
+    /// `t = floor((acc · mult + half) / divisor)` and its remainder `r`.
+    pub fn quotient(&self, acc: i64) -> (i64, i64) {
         let scaled = acc as i128 * self.mult as i128 + self.half as i128;
         let t = scaled.div_euclid(self.divisor as i128);
-        let r = (scaled - t * self.divisor as i128) as i64;
-        let t = t as i64;
+        (t as i64, (scaled - t * self.divisor as i128) as i64)
+    }
+
+    /// The honest witness for accumulator `acc` whose function output is `y` (from the trace).
+    pub fn row(&self, acc: i64, y: i64) -> RequantRow {
+        let (t, r) = self.quotient(acc);
         let (s, u) = match self.output {
             Output::Table(_) => (0, 0),
             _ => (i64::from(t >= 0), t + self.h - i64::from(t >= 0) * self.h),
         };
         RequantRow { acc, t, y, s, cr: split(r, &self.r_limbs), cu: split(u, &self.u_limbs) }
-    }
-
-    /// The remainder and `u` the limbs stand for (for tests).
-    pub fn recompose(&self, row: &RequantRow) -> (i64, i64) {
-        let sum = |c: &[i64], l: &[Limb]| c.iter().zip(l).map(|(v, l)| v << l.shift).sum();
-        (sum(&row.cr, &self.r_limbs), sum(&row.cu, &self.u_limbs))
     }
 }
 
@@ -363,6 +361,12 @@ mod tests {
         verifies(K, circuit, public)
     }
 
+    /// The remainder and `u` a row's limbs stand for.
+    fn recompose(params: &RequantParams, row: &RequantRow) -> (i64, i64) {
+        let sum = |c: &[i64], l: &[Limb]| c.iter().zip(l).map(|(v, l)| v << l.shift).sum();
+        (sum(&row.cr, &params.r_limbs), sum(&row.cu, &params.u_limbs))
+    }
+
     const ACCS: [i64; 6] = [-300, -8, 7, 8, 100, 2031];
 
     #[test]
@@ -375,7 +379,7 @@ mod tests {
         assert_eq!(c.params.r_limbs.len(), 2);
         assert_eq!(c.params.u_limbs.iter().map(|l| l.end).collect::<Vec<_>>(), vec![4, 4, 4, 2]);
         assert_eq!((c.rows[3].t, c.rows[3].y, c.rows[3].s), (1, 1, 1));
-        assert_eq!(c.params.recompose(&c.rows[4]), (12, 6));
+        assert_eq!(recompose(&c.params, &c.rows[4]), (12, 6));
     }
 
     #[test]

@@ -15,7 +15,7 @@ pub fn run(k: u32, insecure_test: bool, seed: u64, output: &Path) -> anyhow::Res
     anyhow::ensure!((1..=24).contains(&k), "--k {k}: choose 1..=24");
     let params = insecure_test_srs(k, seed);
     write_atomic(output, &write_srs(&params))?;
-    let id: String = VerifierSrs::from_params(&params).id().iter().map(|b| format!("{b:02x}")).collect();
+    let id = VerifierSrs::from_params(&params).id_hex();
     println!("wrote {} : INSECURE TEST SRS, k = {k}, seed {seed} (anyone can forge proofs with it)", output.display());
     println!("srs id {id}");
     Ok(())
