@@ -16,23 +16,25 @@ use std::sync::Arc;
 
 use halo2_proofs::circuit::{Cell, Layouter, SimpleFloorPlanner, Value};
 use halo2_proofs::halo2curves::bn256::Fr;
-use halo2_proofs::plonk::{Advice, Circuit, Column, ConstraintSystem, Error, Instance};
+use halo2_proofs::plonk::{Advice, Circuit, Column, ConstraintSystem, Error, Fixed, Instance};
 use zkinfer_quant_models::infer::Trace;
 use zkinfer_quant_models::quant::{signed_range, Activation, QOp, QuantModel};
 use zkinfer_quant_models::window::Window2d;
 
 use crate::chips::conv::{conv_jobs, conv_jobs_shape};
 use crate::chips::dense::{DenseConfig, DenseJob, DenseShape, DotJob};
+use crate::chips::limbs::limbs;
 use crate::chips::maxpool::{MaxPoolConfig, Window};
-use crate::chips::requant::{limbs, Output, RequantConfig, RequantParams, RequantShape};
+use crate::chips::requant::{Output, RequantConfig, RequantParams, RequantShape};
+use crate::chips::softmax::{SoftmaxConfig, SoftmaxGroup, SoftmaxParams, SoftmaxShape, MAX_INPUT_BITS};
 use crate::field::fe;
 use crate::table::{LookupTable, TableConfig};
 
 /// Why a model cannot be laid out as a circuit.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum CircuitError {
-    /// The op has no chip yet.
-    #[error("op `{op}` at node `{node}` has no circuit chip yet")]
+    /// The op (or its size) has no circuit layout.
+    #[error("op `{op}` at node `{node}` cannot be laid out as a circuit")]
     UnsupportedOp { op: String, node: String },
     /// A value the integer inference clamped cannot be proven.
     #[error("node `{node}`: {count} value(s) saturated (outside the calibrated range) and cannot be proven")]
@@ -55,8 +57,13 @@ pub struct LayoutParams {
     pub dense_lanes: usize,
     pub requant_lanes: usize,
     pub maxpool_lanes: usize,
+    pub softmax_lanes: usize,
     /// Limb columns of the requant chip.
     pub requant: RequantShape,
+    /// Limb columns of the softmax chip.
+    pub softmax: SoftmaxShape,
+    /// Whether a fixed cell holding 0 exists (zero padding copies it).
+    pub zero_cell: bool,
     /// Width of range-checked limbs: the table holds `[0, 2^limb_bits)` ranges.
     pub limb_bits: u32,
     /// Whether the model input is part of the public instance. When false the buyer sees only
@@ -76,11 +83,15 @@ impl LayoutParams {
         if !(1..=MAX_DENSE_PACKING).contains(&width) || !(1..=MAX_DENSE_PACKING).contains(&outputs) {
             return bad(format!("dense packing {width} x {outputs} is outside 1..={MAX_DENSE_PACKING}"));
         }
-        if [self.dense_lanes, self.requant_lanes, self.maxpool_lanes].iter().any(|&l| l > MAX_LANES) {
+        let lanes = [self.dense_lanes, self.requant_lanes, self.maxpool_lanes, self.softmax_lanes];
+        if lanes.iter().any(|&l| l > MAX_LANES) {
             return bad(format!("more than {MAX_LANES} lanes"));
         }
         if self.requant.r_limbs > 8 || self.requant.u_limbs > 8 || !(1..=20).contains(&self.limb_bits) {
             return bad(format!("requant limbs {:?} of {} bits", self.requant, self.limb_bits));
+        }
+        if self.softmax.r_limbs > 8 || self.softmax.y_limbs > 8 {
+            return bad(format!("softmax limbs {:?}", self.softmax));
         }
         Ok(())
     }
@@ -94,7 +105,10 @@ impl Default for LayoutParams {
             dense_lanes: 1,
             requant_lanes: 1,
             maxpool_lanes: 1,
+            softmax_lanes: 0,
             requant: RequantShape { r_limbs: 2, u_limbs: 1, table: true },
+            softmax: SoftmaxShape::default(),
+            zero_cell: false,
             limb_bits: 8,
             public_input: true,
         }
@@ -110,13 +124,15 @@ pub struct RowBudget {
     pub dense: usize,
     pub requant: usize,
     pub maxpool: usize,
+    pub softmax: usize,
     pub table: usize,
 }
 
 impl RowBudget {
     /// The tallest of them: the circuit's height before blinding rows.
     pub fn max(&self) -> usize {
-        self.input.max(self.instance).max(self.dense).max(self.requant).max(self.maxpool).max(self.table)
+        let chips = self.dense.max(self.requant).max(self.maxpool).max(self.softmax);
+        self.input.max(self.instance).max(chips).max(self.table)
     }
 }
 
@@ -129,6 +145,8 @@ pub struct ModelConfig {
     dense: Vec<DenseConfig>,
     requant: Vec<RequantConfig>,
     maxpool: Vec<MaxPoolConfig>,
+    softmax: Vec<SoftmaxConfig>,
+    zero: Option<Column<Fixed>>,
 }
 
 /// What a node needs from the shared table and its constants.
@@ -139,14 +157,25 @@ enum NodePlan {
     MaxPool(u64),
     /// The rounded-mean division per window size `n`.
     AvgPool(BTreeMap<usize, RequantParams>),
+    /// The exponential and division constants, and the range tag of the group maximum.
+    Softmax(SoftmaxParams, u64),
     Wiring,
 }
 
-/// The per-node plans, the table they need, and the requant limb columns they use.
+/// Column needs of a model beyond its chips' lanes: limb columns of the requant and softmax
+/// chips at the layout's limb width, and whether zero padding needs a constant cell.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ColumnNeeds {
+    pub requant: RequantShape,
+    pub softmax: SoftmaxShape,
+    pub zero_cell: bool,
+}
+
+/// The per-node plans, the table they need, and the columns they use.
 struct Plans {
     nodes: Vec<NodePlan>,
     table: LookupTable,
-    requant: RequantShape,
+    needs: ColumnNeeds,
 }
 
 /// `t ∈ [-h, h)` for a symmetric power-of-two domain.
@@ -158,6 +187,7 @@ fn half_domain(domain: (i64, i64)) -> Option<i64> {
 fn plan_nodes(model: &QuantModel, limb_bits: u32) -> Result<Plans, CircuitError> {
     let mut table = LookupTable::default();
     let mut shape = RequantShape::default();
+    let (mut softmax, mut zero_cell) = (SoftmaxShape::default(), false);
     let mut nodes = Vec::with_capacity(model.nodes.len());
     let mut requant = |table: &mut LookupTable, mult, half, divisor, domain, activation: &Activation| {
         let direct = match activation {
@@ -196,19 +226,28 @@ fn plan_nodes(model: &QuantModel, limb_bits: u32) -> Result<Plans, CircuitError>
                 NodePlan::AvgPool(by_n)
             }
             QOp::MaxPool(_) => NodePlan::MaxPool(table.range_tag(1i64 << model.tensors[node.inputs[0]].bits)),
-            QOp::Rewire { map } if map.iter().any(Option::is_none) => {
-                return Err(CircuitError::UnsupportedOp {
-                    op: "Rewire with zero padding".into(),
-                    node: node.name.clone(),
-                })
+            QOp::Softmax { axis, exp_table } => {
+                let (x, y) = (&model.tensors[node.inputs[0]], &model.tensors[node.output]);
+                let n = x.shape.get(*axis).copied().unwrap_or(0);
+                let params =
+                    SoftmaxParams::new(&mut table, exp_table, x.bits, n, y.frac_bits, limb_bits).ok_or_else(|| {
+                        CircuitError::UnsupportedOp {
+                            op: format!("Softmax over {n} inputs of {} bits (at most {MAX_INPUT_BITS})", x.bits),
+                            node: node.name.clone(),
+                        }
+                    })?;
+                softmax.r_limbs = softmax.r_limbs.max(params.shape().r_limbs);
+                softmax.y_limbs = softmax.y_limbs.max(params.shape().y_limbs);
+                NodePlan::Softmax(params, table.range_tag(1i64 << x.bits))
             }
-            QOp::Dense { .. } | QOp::Conv { .. } | QOp::Add { .. } | QOp::Affine { .. } | QOp::Rewire { .. } => {
+            QOp::Rewire { map } => {
+                zero_cell |= map.iter().any(Option::is_none);
                 NodePlan::Wiring
             }
-            other => return Err(CircuitError::UnsupportedOp { op: other.name().into(), node: node.name.clone() }),
+            QOp::Dense { .. } | QOp::Conv { .. } | QOp::Add { .. } | QOp::Affine { .. } => NodePlan::Wiring,
         });
     }
-    Ok(Plans { nodes, table, requant: shape })
+    Ok(Plans { nodes, table, needs: ColumnNeeds { requant: shape, softmax, zero_cell } })
 }
 
 /// The taps inside the input of each pooling window, as input element indices.
@@ -231,6 +270,14 @@ fn pool_windows(input: &[usize], output: &[usize], window: &Window2d) -> Vec<Vec
         }
     }
     out
+}
+
+/// The element indices of each softmax group along `axis`, in row-major order of the others.
+fn axis_groups(shape: &[usize], axis: usize) -> Vec<Vec<usize>> {
+    let n = shape.get(axis).copied().unwrap_or(1);
+    let inner: usize = shape.iter().skip(axis + 1).product();
+    let outer: usize = shape.iter().take(axis).product();
+    (0..outer).flat_map(|o| (0..inner).map(move |i| (0..n).map(|k| (o * n + k) * inner + i).collect())).collect()
 }
 
 /// The divisor of an average-pool window: the kernel area, or the taps inside the input.
@@ -351,6 +398,7 @@ struct Placement {
     dense: Vec<(usize, usize)>,
     requant: Vec<(usize, usize)>,
     maxpool: Vec<(usize, usize)>,
+    softmax: Vec<(usize, usize)>,
     budget: RowBudget,
 }
 
@@ -363,7 +411,7 @@ pub struct ModelCircuit {
     table: LookupTable,
     /// Per node index: its constants, with tags resolved in `table`.
     plans: Vec<NodePlan>,
-    requant_used: RequantShape,
+    needs: ColumnNeeds,
     placement: Arc<Placement>,
 }
 
@@ -405,17 +453,22 @@ impl ModelCircuit {
                 )));
             }
         }
-        let Plans { nodes: plans, table, requant } = plan_nodes(&model, layout.limb_bits)?;
+        let Plans { nodes: plans, table, needs } = plan_nodes(&model, layout.limb_bits)?;
         let need = |ok: bool, what: &str| if ok { Ok(()) } else { Err(CircuitError::BadLayout(what.to_string())) };
+        let (requant, softmax) = (needs.requant, needs.softmax);
         need(requant.r_limbs <= layout.requant.r_limbs, "too few remainder limbs")?;
         need(requant.u_limbs <= layout.requant.u_limbs, "too few domain limbs")?;
         need(!requant.table || layout.requant.table, "tabulated activations need the table lookup")?;
+        need(softmax.r_limbs <= layout.softmax.r_limbs, "too few softmax remainder limbs")?;
+        need(softmax.y_limbs <= layout.softmax.y_limbs, "too few softmax output limbs")?;
+        need(!needs.zero_cell || layout.zero_cell, "zero padding needs the zero cell")?;
         for (node, plan) in model.nodes.iter().zip(&plans) {
             let lanes = match node.op {
                 QOp::Dense { .. } | QOp::Conv { .. } | QOp::Add { .. } | QOp::Affine { .. } => layout.dense_lanes,
                 QOp::AvgPool { .. } => layout.dense_lanes.min(layout.requant_lanes),
                 QOp::Requant { .. } => layout.requant_lanes,
                 QOp::MaxPool(_) => layout.maxpool_lanes,
+                QOp::Softmax { .. } => layout.maxpool_lanes.min(layout.softmax_lanes),
                 _ => 1,
             };
             need(lanes > 0, &format!("no lane for node `{}`", node.name))?;
@@ -431,15 +484,8 @@ impl ModelCircuit {
                 }
             }
         }
-        let mut circuit = ModelCircuit {
-            model,
-            trace,
-            layout,
-            table,
-            plans,
-            requant_used: requant,
-            placement: Arc::new(Placement::default()),
-        };
+        let mut circuit =
+            ModelCircuit { model, trace, layout, table, plans, needs, placement: Arc::new(Placement::default()) };
         circuit.placement = Arc::new(circuit.place());
         Ok(circuit)
     }
@@ -447,8 +493,8 @@ impl ModelCircuit {
     /// Places every piece of work on its chip's lanes, exactly as synthesis will.
     fn place(&self) -> Placement {
         let layout = &self.layout;
-        let (mut dense, mut requant, mut maxpool) =
-            (Lanes::new(layout.dense_lanes), Lanes::new(layout.requant_lanes), Lanes::new(layout.maxpool_lanes));
+        let (mut dense, mut requant) = (Lanes::new(layout.dense_lanes), Lanes::new(layout.requant_lanes));
+        let (mut maxpool, mut softmax) = (Lanes::new(layout.maxpool_lanes), Lanes::new(layout.softmax_lanes));
         let mut p = Placement::default();
         let zeros = |t: usize| vec![0; self.model.tensors[t].len()];
         for (node, plan) in self.model.nodes.iter().zip(&self.plans) {
@@ -471,6 +517,14 @@ impl ModelCircuit {
                         p.maxpool.extend(maxpool.place(MaxPoolConfig::rows(windows[c].iter().map(Vec::len))));
                     }
                 }
+                (QOp::Softmax { axis, .. }, _) => {
+                    let groups = axis_groups(&self.model.tensors[node.inputs[0]].shape, *axis);
+                    for c in chunks(groups.len(), layout.softmax_lanes.min(layout.maxpool_lanes)) {
+                        let sizes = || groups[c.clone()].iter().map(Vec::len);
+                        p.maxpool.extend(maxpool.place(MaxPoolConfig::rows(sizes())));
+                        p.softmax.extend(softmax.place(SoftmaxConfig::rows(sizes())));
+                    }
+                }
                 _ => {}
             }
         }
@@ -483,6 +537,7 @@ impl ModelCircuit {
             dense: dense.height(),
             requant: requant.height(),
             maxpool: maxpool.height(),
+            softmax: softmax.height(),
             table: self.table.len(),
         };
         p
@@ -492,9 +547,9 @@ impl ModelCircuit {
         pool_windows(&self.model.tensors[node.inputs[0]].shape, &self.model.tensors[node.output].shape, window)
     }
 
-    /// The requant limb columns this model's ops need at the layout's limb width.
-    pub fn requant_shape(&self) -> RequantShape {
-        self.requant_used
+    /// The limb columns and constant cell this model's ops need at the layout's limb width.
+    pub fn column_needs(&self) -> ColumnNeeds {
+        self.needs
     }
 
     /// The layout the circuit was built with.
@@ -556,6 +611,12 @@ impl Circuit<Fr> for ModelCircuit {
             dense: (0..params.dense_lanes).map(|_| DenseConfig::configure(meta, params.dense)).collect(),
             requant: (0..params.requant_lanes).map(|_| RequantConfig::configure(meta, table, params.requant)).collect(),
             maxpool: (0..params.maxpool_lanes).map(|_| MaxPoolConfig::configure(meta, table)).collect(),
+            softmax: (0..params.softmax_lanes).map(|_| SoftmaxConfig::configure(meta, table, params.softmax)).collect(),
+            zero: params.zero_cell.then(|| {
+                let zero = meta.fixed_column();
+                meta.enable_equality(zero);
+                zero
+            }),
         }
     }
 
@@ -572,6 +633,13 @@ impl Circuit<Fr> for ModelCircuit {
         let mut input_row = 0;
         let p = &self.placement;
         let (mut dense_at, mut requant_at, mut maxpool_at) = (p.dense.iter(), p.requant.iter(), p.maxpool.iter());
+        let mut softmax_at = p.softmax.iter();
+        let zero = match config.zero {
+            Some(column) => {
+                Some(layouter.assign_region(|| "zero", |mut region| Ok(region.assign_fixed(column, 0, Fr::zero())))?)
+            }
+            None => None,
+        };
         for &t in &model.inputs {
             let assigned = layouter.assign_region(
                 || "model input",
@@ -653,10 +721,43 @@ impl Circuit<Fr> for ModelCircuit {
                         }
                     }
                 }
+                (QOp::Softmax { axis, .. }, NodePlan::Softmax(params, range_tag)) => {
+                    let groups = axis_groups(&model.tensors[x].shape, *axis);
+                    for c in chunks(groups.len(), self.layout.softmax_lanes.min(self.layout.maxpool_lanes)) {
+                        let groups = &groups[c];
+                        let windows: Vec<Window> =
+                            groups.iter().map(|g| g.iter().map(|&i| (cells[x][i], values[x][i])).collect()).collect();
+                        let maxima: Vec<i64> =
+                            groups.iter().map(|g| g.iter().map(|&i| values[x][i]).max().unwrap_or(0)).collect();
+                        let &(lane, start) = maxpool_at.next().ok_or(Error::Synthesis)?;
+                        let max_cells =
+                            config.maxpool[lane].assign(&mut layouter, start, &windows, &maxima, *range_tag)?;
+                        let inputs: Vec<Vec<Cell>> =
+                            groups.iter().map(|g| g.iter().map(|&i| cells[x][i]).collect()).collect();
+                        let jobs: Vec<SoftmaxGroup> = groups
+                            .iter()
+                            .zip(&inputs)
+                            .zip(max_cells)
+                            .map(|((g, inputs), max)| {
+                                let pick = |t: &[i64]| g.iter().map(|&i| t[i]).collect::<Vec<_>>();
+                                let rows = params.rows(&pick(&values[x]), &pick(&values[node.output]));
+                                SoftmaxGroup { inputs, max, rows }
+                            })
+                            .collect();
+                        let &(lane, start) = softmax_at.next().ok_or(Error::Synthesis)?;
+                        let assigned = config.softmax[lane].assign(&mut layouter, start, params, &jobs)?;
+                        for (i, cell) in groups.iter().flatten().zip(assigned) {
+                            out[*i] = Some(cell);
+                        }
+                    }
+                }
                 (QOp::Rewire { map }, _) => {
-                    // Pure wiring (zero-padding entries are refused when the circuit is built).
+                    // Pure wiring; zero padding copies the fixed zero cell.
                     for (o, m) in out.iter_mut().zip(map) {
-                        *o = m.map(|(k, e)| cells[node.inputs[k as usize]][e as usize]);
+                        *o = match m {
+                            Some((k, e)) => Some(cells[node.inputs[*k as usize]][*e as usize]),
+                            None => zero,
+                        };
                     }
                 }
                 _ => {}

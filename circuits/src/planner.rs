@@ -14,6 +14,7 @@ use zkinfer_quant_models::quant::QuantModel;
 
 use crate::chips::dense::DenseShape;
 use crate::chips::requant::RequantShape;
+use crate::chips::softmax::SoftmaxShape;
 use crate::model::{CircuitError, LayoutParams, ModelCircuit, BLINDING_ROWS};
 
 /// Relative cost per row of one column of each kind.
@@ -41,12 +42,19 @@ pub struct Estimate {
 pub fn columns(layout: &LayoutParams) -> (usize, usize, usize, usize) {
     let DenseShape { width, outputs } = layout.dense;
     let RequantShape { r_limbs, u_limbs, table } = layout.requant;
-    let (d, r, m) = (layout.dense_lanes, layout.requant_lanes, layout.maxpool_lanes);
+    let (d, r, m, s) = (layout.dense_lanes, layout.requant_lanes, layout.maxpool_lanes, layout.softmax_lanes);
     let t = usize::from(table);
-    let advice = 1 + d * (width + outputs) + r * (4 + r_limbs + u_limbs + 2 * t) + m * 4;
-    let fixed = 3 + d * (width * outputs + outputs + 2) + r * (6 + 2 * (r_limbs + u_limbs) + 2 * t) + m * 3;
-    let lookups = r * (r_limbs + u_limbs + t) + m * 2;
-    let permuted = 2 + d * (width + outputs) + 2 * r + 2 * m;
+    let s_limbs = 2 * layout.softmax.r_limbs + layout.softmax.y_limbs;
+    let z = usize::from(layout.zero_cell);
+    let advice = 1 + d * (width + outputs) + r * (4 + r_limbs + u_limbs + 2 * t) + m * 4 + s * (7 + s_limbs);
+    let fixed = 3
+        + d * (width * outputs + outputs + 2)
+        + r * (6 + 2 * (r_limbs + u_limbs) + 2 * t)
+        + m * 3
+        + s * (3 + 2 * s_limbs)
+        + z;
+    let lookups = r * (r_limbs + u_limbs + t) + m * 2 + s * (1 + s_limbs);
+    let permuted = 2 + d * (width + outputs) + 2 * r + 2 * m + 3 * s + z;
     (advice, fixed, lookups, permuted)
 }
 
@@ -69,13 +77,16 @@ pub fn plan(model: &Arc<QuantModel>, public_input: bool) -> Result<(LayoutParams
                     dense_lanes: 1,
                     requant_lanes: 1,
                     maxpool_lanes: 1,
+                    softmax_lanes: 1,
                     requant: RequantShape { r_limbs: 8, u_limbs: 8, table: true },
+                    softmax: SoftmaxShape { r_limbs: 8, y_limbs: 8 },
+                    zero_cell: true,
                     limb_bits,
                     public_input,
                 };
                 let circuit = ModelCircuit::for_keygen(model.clone(), probe)?;
                 let rows = circuit.row_budget();
-                let used = circuit.requant_shape();
+                let needs = circuit.column_needs();
                 let floor = rows.input.max(rows.instance).max(rows.table) + BLINDING_ROWS;
                 let k_min = floor.next_power_of_two().trailing_zeros().max(4);
                 for k in k_min..k_min + 6 {
@@ -85,7 +96,10 @@ pub fn plan(model: &Arc<QuantModel>, public_input: bool) -> Result<(LayoutParams
                         dense_lanes: lanes(rows.dense),
                         requant_lanes: lanes(rows.requant),
                         maxpool_lanes: lanes(rows.maxpool),
-                        requant: used,
+                        softmax_lanes: lanes(rows.softmax),
+                        requant: needs.requant,
+                        softmax: needs.softmax,
+                        zero_cell: needs.zero_cell,
                         ..probe
                     };
                     if layout.check().is_err() {

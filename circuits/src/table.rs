@@ -1,6 +1,6 @@
 //! One tagged lookup table shared by every chip: rows `(tag, input, output)`.
 //!
-//! Each activation function over its domain gets a tag (`output = f(input)`), and each range
+//! Each function over its domain (an activation, the softmax exponential) gets a tag (`output = f(input)`), and each range
 //! check `input ∈ [0, d)` gets a tag (`output = 0`). Tag 0 holds the single row
 //! `(0, 0, 0)`, which is what a disabled lookup (selector off) looks up.
 
@@ -68,7 +68,11 @@ impl LookupTable {
 
     /// The tag of `output = activation(input)` for `input` in `domain`.
     pub fn function_tag(&mut self, domain: (i64, i64), activation: &Activation) -> u64 {
-        let values = activation_values(domain, activation);
+        self.values_tag(domain, activation_values(domain, activation))
+    }
+
+    /// The tag of `output = values[input - domain.0]` for `input` in `domain`.
+    pub fn values_tag(&mut self, domain: (i64, i64), values: Vec<i64>) -> u64 {
         let rows = values.iter().enumerate().map(|(k, &v)| (domain.0 + k as i64, v)).collect::<Vec<_>>();
         self.tag_for(Key::Function { domain, values }, || rows)
     }

@@ -15,6 +15,7 @@ use zkinfer_quant_models::compile::compile_onnx_file;
 use zkinfer_quant_models::infer::{run_float_inputs, Trace};
 use zkinfer_quant_models::io::{read_calibration, read_input};
 use zkinfer_quant_models::onnx::SplitMix64;
+use zkinfer_quant_models::quant::{exp_table, QTensor};
 use zkinfer_quant_models::{QOp, QuantConfig, QuantModel};
 
 fn planned(model: &Arc<QuantModel>) -> LayoutParams {
@@ -125,7 +126,7 @@ fn multi_lane_layout_with_narrow_limbs_verifies_and_rejects_mutations() {
         maxpool_lanes: 0,
         requant: RequantShape { r_limbs: 3, u_limbs: 2, table: false },
         limb_bits: 4,
-        public_input: true,
+        ..LayoutParams::default()
     };
     let circuit = ModelCircuit::new(model.clone(), Arc::new(trace.clone()), layout).unwrap();
     let (k, instance) = (circuit.min_k(), circuit.instance());
@@ -192,20 +193,65 @@ fn affine_and_residual_add_are_proven_on_the_dense_chip() {
     }
 }
 
-#[test]
-fn ops_without_a_chip_fail_when_planned_not_when_proving() {
-    // Softmax (no chip yet) and zero padding (would need constant cells) after the digits MLP.
-    let (model, _) = digits_mlp();
-    let (out, n) = (model.outputs[0], model.tensors[model.outputs[0]].len());
-    let softmax = extended(&model, vec![(QOp::Softmax { axis: 1, exp_table: vec![1 << 16, 1] }, vec![out])]);
-    let pad = QOp::Rewire { map: (0..n).map(|i| (i > 0).then_some((0, i as u32))).collect() };
-    let padded = extended(&model, vec![(pad, vec![out])]);
-    for (m, op) in [(softmax, "Softmax"), (padded, "Rewire with zero padding")] {
-        match plan(&m, true) {
-            Err(CircuitError::UnsupportedOp { op: found, node }) => {
-                assert_eq!((found.as_str(), node.as_str()), (op, "extra0"))
+/// Proves `m` on the digits MLP's shipped input, then shows that changing one element of each
+/// tensor in `mutate` (first and last element) is rejected.
+fn proves_and_rejects_mutations(m: &Arc<QuantModel>, mutate: &[usize]) -> Trace {
+    let input = read_input(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../quant-models/models/digits-mlp/input.json"))
+        .unwrap();
+    let trace = run_float_inputs(m, &input.input_data).unwrap();
+    let circuit = ModelCircuit::new(m.clone(), Arc::new(trace.clone()), planned(m)).unwrap();
+    let (k, instance) = (circuit.min_k(), circuit.instance());
+    MockProver::run(k, &circuit, vec![instance]).unwrap().assert_satisfied();
+    for &t in mutate {
+        for e in [0, m.tensors[t].len() - 1] {
+            for delta in [1, -1] {
+                let mut mutated = trace.clone();
+                mutated.values[t][e] += delta;
+                let c = ModelCircuit::new(m.clone(), Arc::new(mutated), planned(m)).unwrap();
+                let ok = MockProver::run(k, &c, vec![c.instance()]).unwrap().verify().is_ok();
+                assert!(!ok, "tensor {t}[{e}] {delta:+} accepted");
             }
-            other => panic!("{op}: {other:?}"),
         }
     }
+    trace
+}
+
+/// The digits MLP followed by `op` on its output, producing a tensor of `shape`, `frac`, `bits`.
+fn followed_by(model: &Arc<QuantModel>, op: QOp, shape: Vec<usize>, frac_bits: i32, bits: u32) -> Arc<QuantModel> {
+    let mut m = (**model).clone();
+    let out = model.outputs[0];
+    let name = format!("after-{}", op.name());
+    m.tensors.push(QTensor { name: name.clone(), shape, frac_bits, bits });
+    let id = m.tensors.len() - 1;
+    m.nodes.push(zkinfer_quant_models::quant::QNode { name, op, inputs: vec![out], output: id });
+    m.outputs = vec![id];
+    Arc::new(m)
+}
+
+#[test]
+fn softmax_is_proven_bit_for_bit_and_mutations_are_rejected() {
+    let (model, _) = digits_mlp();
+    let logits = &model.tensors[model.outputs[0]];
+    assert!(logits.bits <= 16, "softmax reads the requantized logits");
+    let exp_table = exp_table(logits.frac_bits, (1 << logits.bits) - 1);
+    let softmax = QOp::Softmax { axis: 1, exp_table };
+    let m = followed_by(&model, softmax, logits.shape.clone(), 6, 8);
+    let trace = proves_and_rejects_mutations(&m, &[model.outputs[0], m.outputs[0]]);
+    let probabilities = &trace.values[m.outputs[0]];
+    let total: i64 = probabilities.iter().sum();
+    assert!((total - 64).abs() <= 5, "{probabilities:?} should sum to about 1.0 = 64");
+}
+
+#[test]
+fn zero_padding_copies_a_fixed_zero() {
+    let (model, _) = digits_mlp();
+    let logits = model.tensors[model.outputs[0]].clone();
+    let n = logits.len() as u32;
+    // [0, logits..., 0]
+    let map = std::iter::once(None).chain((0..n).map(|i| Some((0, i)))).chain(std::iter::once(None)).collect();
+    let m = followed_by(&model, QOp::Rewire { map }, vec![1, n as usize + 2], logits.frac_bits, logits.bits);
+    let layout = planned(&m);
+    assert!(layout.zero_cell && !planned(&model).zero_cell);
+    let trace = proves_and_rejects_mutations(&m, &[m.outputs[0]]);
+    assert_eq!(trace.values[m.outputs[0]][0], 0);
 }

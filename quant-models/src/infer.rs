@@ -221,7 +221,7 @@ mod tests {
 
     #[test]
     fn integer_softmax_sums_to_about_one() {
-        let table = crate::quant::tables_for_tests::exp_table(4, 255);
+        let table = crate::quant::exp_table(4, 255);
         let y = softmax(&[16, 0, -16, 16], &[1, 4], 1, &table, 6);
         assert_eq!(y[0], y[3]);
         assert!(y[0] > y[1] && y[1] > y[2]);

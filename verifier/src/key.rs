@@ -19,7 +19,8 @@ use crate::srs::VerifierSrs;
 
 const MAGIC: &[u8; 4] = b"ZKVK";
 /// Version of the verifier key file format.
-pub const KEY_VERSION: u16 = 1;
+/// 2: layouts gained the softmax chip and the zero cell.
+pub const KEY_VERSION: u16 = 2;
 /// The largest circuit (`2^k` rows) a key may declare; bounds what parsing allocates.
 const MAX_K: u32 = 26;
 /// Upper bound of a key file's size.

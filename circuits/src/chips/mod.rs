@@ -2,8 +2,10 @@
 
 pub mod conv;
 pub mod dense;
+pub mod limbs;
 pub mod maxpool;
 pub mod requant;
+pub mod softmax;
 
 /// One MockProver harness for every chip: a free input column standing in for the producing
 /// op, the shared table columns, the chip, and an instance column for the chip's outputs.

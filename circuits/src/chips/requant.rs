@@ -22,8 +22,9 @@ use halo2_proofs::plonk::{Advice, Column, ConstraintSystem, Error, Expression, F
 use halo2_proofs::poly::Rotation;
 use serde::{Deserialize, Serialize};
 
-use crate::field::{fe, fe128};
-use crate::table::{LookupTable, TableConfig};
+use crate::chips::limbs::{assign_limbs, limb_columns, split, weighted, Limb, LimbColumn};
+use crate::field::fe;
+use crate::table::TableConfig;
 
 /// Column shape of the chip, chosen by the planner (part of the layout).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -34,33 +35,6 @@ pub struct RequantShape {
     pub u_limbs: usize,
     /// Whether rows with tabulated activations exist (adds two columns and a lookup).
     pub table: bool,
-}
-
-/// A limb `(value >> shift) mod end`, range-checked by `tag` (`[0, end)`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Limb {
-    pub shift: u32,
-    pub end: i64,
-    pub tag: u64,
-}
-
-/// Limbs covering `[0, end)`: `limb_bits`-bit pieces when `end` is a power of two, else one
-/// limb with its own range tag. `end ≤ 1` needs none (the value is 0).
-pub fn limbs(table: &mut LookupTable, end: i64, limb_bits: u32) -> Vec<Limb> {
-    if end <= 1 {
-        return Vec::new();
-    }
-    if end.count_ones() != 1 {
-        return vec![Limb { shift: 0, end, tag: table.range_tag(end) }];
-    }
-    let bits = end.trailing_zeros();
-    (0..bits)
-        .step_by(limb_bits as usize)
-        .map(|shift| {
-            let width = limb_bits.min(bits - shift);
-            Limb { shift, end: 1 << width, tag: table.range_tag(1 << width) }
-        })
-        .collect()
 }
 
 /// How the output follows from the quotient `t`.
@@ -98,15 +72,6 @@ pub struct RequantRow {
     pub cu: Vec<i64>,
 }
 
-fn split(value: i64, limbs: &[Limb]) -> Vec<i64> {
-    let last = limbs.len().saturating_sub(1);
-    limbs
-        .iter()
-        .enumerate()
-        .map(|(i, l)| if i == last { value >> l.shift } else { (value >> l.shift).rem_euclid(l.end) })
-        .collect()
-}
-
 impl RequantParams {
     /// `t = floor((acc · mult + half) / divisor)` and its remainder `r`.
     pub fn quotient(&self, acc: i64) -> (i64, i64) {
@@ -141,33 +106,12 @@ pub struct RequantConfig {
     t: Column<Advice>,
     y: Column<Advice>,
     s: Column<Advice>,
-    cr: Vec<(Column<Advice>, Column<Fixed>, Column<Fixed>)>,
-    cu: Vec<(Column<Advice>, Column<Fixed>, Column<Fixed>)>,
+    cr: Vec<LimbColumn>,
+    cu: Vec<LimbColumn>,
     mult: Column<Fixed>,
     half: Column<Fixed>,
     divisor: Column<Fixed>,
     h: Column<Fixed>,
-}
-
-fn limb_columns(
-    meta: &mut ConstraintSystem<Fr>,
-    table: TableConfig,
-    n: usize,
-    name: &'static str,
-) -> Vec<(Column<Advice>, Column<Fixed>, Column<Fixed>)> {
-    (0..n)
-        .map(|_| {
-            let (c, weight, tag) = (meta.advice_column(), meta.fixed_column(), meta.fixed_column());
-            meta.lookup(name, |meta| {
-                vec![
-                    (meta.query_fixed(tag, Rotation::cur()), table.tag),
-                    (meta.query_advice(c, Rotation::cur()), table.input),
-                    (Expression::Constant(Fr::zero()), table.output),
-                ]
-            });
-            (c, weight, tag)
-        })
-        .collect()
 }
 
 impl RequantConfig {
@@ -196,12 +140,7 @@ impl RequantConfig {
             let [acc, t, y, s] = [acc, t, y, s].map(|c| meta.query_advice(c, Rotation::cur()));
             let [mult, half, divisor, h] = [mult, half, divisor, h].map(|c| meta.query_fixed(c, Rotation::cur()));
             let (relu, ident) = (meta.query_selector(q_relu), meta.query_selector(q_ident));
-            let mut weighted = |limbs: &[(Column<Advice>, Column<Fixed>, Column<Fixed>)]| {
-                limbs.iter().fold(Expression::Constant(Fr::zero()), |sum, &(c, w, _)| {
-                    sum + meta.query_fixed(w, Rotation::cur()) * meta.query_advice(c, Rotation::cur())
-                })
-            };
-            let (r, u) = (weighted(&cr), weighted(&cu));
+            let (r, u) = (weighted(meta, &cr), weighted(meta, &cu));
             let mut constraints = Vec::new();
             let decomposed = relu.clone() + ident.clone();
             let mut any = decomposed.clone();
@@ -256,15 +195,8 @@ impl RequantConfig {
                     region.assign_fixed(self.divisor, offset, fe(params.divisor));
                     region.assign_fixed(self.half, offset, fe(params.half));
                     region.assign_fixed(self.h, offset, fe(params.h));
-                    for (cols, limbs, values) in
-                        [(&self.cr, &params.r_limbs, &row.cr), (&self.cu, &params.u_limbs, &row.cu)]
-                    {
-                        for (&(c, w, tag), (limb, &v)) in cols.iter().zip(limbs.iter().zip(values)) {
-                            region.assign_fixed(w, offset, fe128(1i128 << limb.shift));
-                            region.assign_fixed(tag, offset, Fr::from(limb.tag));
-                            region.assign_advice(c, offset, Value::known(fe(v)));
-                        }
-                    }
+                    assign_limbs(&mut region, offset, &self.cr, &params.r_limbs, &row.cr)?;
+                    assign_limbs(&mut region, offset, &self.cu, &params.u_limbs, &row.cu)?;
                     let acc = region.assign_advice(self.acc, offset, Value::known(fe(row.acc)));
                     region.constrain_equal(acc.cell(), input);
                     region.assign_advice(self.t, offset, Value::known(fe(row.t)));
@@ -282,7 +214,9 @@ mod tests {
     use zkinfer_quant_models::quant::{signed_range, Activation};
 
     use super::*;
+    use crate::chips::limbs::limbs;
     use crate::chips::test_support::{verifies, ChipCase};
+    use crate::table::LookupTable;
 
     const SHAPE: RequantShape = RequantShape { r_limbs: 2, u_limbs: 4, table: true };
 
