@@ -8,7 +8,9 @@ use std::time::Duration;
 
 use zkinfer_circuits::model::ModelCircuit;
 use zkinfer_circuits::planner::plan;
-use zkinfer_prover::{insecure_test_srs, prove, read_srs, setup, CpuMsm, ProveTimings, ProverKey, RoutedParams};
+use zkinfer_prover::{
+    insecure_test_srs, prove, read_srs, setup, ProveTimings, ProverKey, RoutedParams, SmallScalarMsm,
+};
 use zkinfer_quant_models::compile::compile_onnx;
 use zkinfer_quant_models::infer::run_float_inputs;
 use zkinfer_quant_models::report::accuracy;
@@ -26,7 +28,7 @@ pub const INSECURE_SRS_SEED: u64 = 0x007a_6b69_6e66_6572;
 pub struct Artifacts {
     pub compiled: CompiledModel,
     pub key: ProverKey,
-    pub params: RoutedParams<CpuMsm>,
+    pub params: RoutedParams<SmallScalarMsm>,
     pub card: ModelCard,
     /// Time of key generation alone.
     pub keygen: Duration,
@@ -70,7 +72,7 @@ pub fn compile(
         }
     };
     let ((key, params), keygen) =
-        step(&format!("keygen ({rows} rows, k = {k})"), || Ok(setup(&srs, CpuMsm, model, layout)?))?;
+        step(&format!("keygen ({rows} rows, k = {k})"), || Ok(setup(&srs, SmallScalarMsm, model, layout)?))?;
     let (report, _) = step("accuracy on the calibration set", || {
         Ok(accuracy(&compiled, &calibration.samples, &calibration.labels)?)
     })?;
@@ -131,7 +133,7 @@ impl Artifacts {
 pub struct Loaded {
     pub compiled: CompiledModel,
     pub key: ProverKey,
-    pub params: RoutedParams<CpuMsm>,
+    pub params: RoutedParams<SmallScalarMsm>,
 }
 
 /// Loads `dir` (written by `compile`).
@@ -140,7 +142,7 @@ pub fn load(dir: &Path) -> anyhow::Result<Loaded> {
     let compiled = CompiledModel::load(&d.model())?;
     let key = ProverKey::from_bytes(&read(&d.pk())?)?;
     let srs = read_srs(&read(&d.srs())?, key.spec().k)?;
-    Ok(Loaded { compiled, key, params: RoutedParams::new(srs, CpuMsm) })
+    Ok(Loaded { compiled, key, params: RoutedParams::new(srs, SmallScalarMsm) })
 }
 
 /// Runs the integer inference on `input` and proves it with fresh blinding.

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use rand_chacha::ChaCha20Rng;
 use rand_core::SeedableRng;
 use zkinfer_circuits::planner::plan;
-use zkinfer_prover::{circuit_k, insecure_test_srs, prove, setup, CpuMsm, ProverKey, RoutedParams};
+use zkinfer_prover::{circuit_k, insecure_test_srs, prove, setup, ProverKey, RoutedParams, SmallScalarMsm};
 use zkinfer_quant_models::compile::compile_onnx_file;
 use zkinfer_quant_models::infer::run_float_inputs;
 use zkinfer_quant_models::io::{read_calibration, read_input};
@@ -22,17 +22,17 @@ fn shipped(name: &str) -> (Arc<QuantModel>, Vec<Vec<f64>>) {
     (Arc::new(compiled.quant), read_input(&dir.join("input.json")).unwrap().input_data)
 }
 
-fn keys(model: &Arc<QuantModel>, public_input: bool) -> (ProverKey, RoutedParams<CpuMsm>) {
+fn keys(model: &Arc<QuantModel>, public_input: bool) -> (ProverKey, RoutedParams<SmallScalarMsm>) {
     let layout = plan(model, public_input).unwrap().0;
     let k = circuit_k(model.clone(), layout).unwrap();
-    setup(&insecure_test_srs(k, 42), CpuMsm, model.clone(), layout).unwrap()
+    setup(&insecure_test_srs(k, 42), SmallScalarMsm, model.clone(), layout).unwrap()
 }
 
 fn prove_once(
     model: &Arc<QuantModel>,
     input: &[Vec<f64>],
     key: &ProverKey,
-    params: &RoutedParams<CpuMsm>,
+    params: &RoutedParams<SmallScalarMsm>,
 ) -> ProofBundle {
     let trace = Arc::new(run_float_inputs(model, input).unwrap());
     prove(params, key, model.clone(), trace, ChaCha20Rng::seed_from_u64(7)).unwrap().0

@@ -16,16 +16,21 @@ use rand_chacha::ChaCha20Rng;
 use rand_core::SeedableRng;
 use zkinfer_circuits::model::ModelCircuit;
 use zkinfer_circuits::planner::plan;
-use zkinfer_prover::{circuit_k, insecure_test_srs, setup, CpuMsm, RoutedParams};
+use zkinfer_prover::{circuit_k, insecure_test_srs, setup, CpuMsm, MsmBackend, RoutedParams, SmallScalarMsm};
 use zkinfer_quant_models::compile::compile_onnx_file;
 use zkinfer_quant_models::io::read_calibration;
 use zkinfer_quant_models::QuantConfig;
 
 #[test]
 fn routed_commitments_equal_stock_kzg() {
+    commitments_equal_stock_kzg(CpuMsm);
+    commitments_equal_stock_kzg(SmallScalarMsm);
+}
+
+fn commitments_equal_stock_kzg<M: MsmBackend + Default + 'static>(backend: M) {
     let k = 6;
     let srs = insecure_test_srs(k, 5);
-    let routed = RoutedParams::new(srs.clone(), CpuMsm);
+    let routed = RoutedParams::new(srs.clone(), backend);
     let domain = EvaluationDomain::<Fr>::new(1, k);
     let mut rng = ChaCha20Rng::seed_from_u64(1);
     let mut lagrange = domain.empty_lagrange();
@@ -54,7 +59,7 @@ fn routed_keygen_equals_stock_keygen() {
     let model = Arc::new(compile_onnx_file(&dir.join("model.onnx"), &samples, QuantConfig::default()).unwrap().quant);
     let layout = plan(&model, true).unwrap().0;
     let srs = insecure_test_srs(circuit_k(model.clone(), layout).unwrap(), 5);
-    let (key, _) = setup(&srs, CpuMsm, model.clone(), layout).unwrap();
+    let (key, _) = setup(&srs, SmallScalarMsm, model.clone(), layout).unwrap();
     let circuit = ModelCircuit::for_keygen(model, layout).unwrap();
     let vk = keygen_vk(&srs, &circuit).unwrap();
     let pk = keygen_pk(&srs, vk, &circuit).unwrap();

@@ -2,6 +2,10 @@
 //! through one [`MsmBackend`] (see [`crate::scheme`]), so faster backends (small-scalar CPU,
 //! CUDA) plug in without touching the proof system, and their proofs stay byte-identical.
 
+mod small;
+
+pub use small::SmallScalarMsm;
+
 use halo2_proofs::arithmetic::best_multiexp;
 use halo2_proofs::halo2curves::bn256::{Fr, G1Affine, G1};
 
@@ -29,7 +33,7 @@ pub struct CpuMsm;
 
 impl MsmBackend for CpuMsm {
     fn name(&self) -> &'static str {
-        "cpu"
+        "cpu-stock"
     }
 
     fn msm(&self, scalars: &[Fr], bases: &[G1Affine], _: Basis) -> G1 {
