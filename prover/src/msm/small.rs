@@ -98,7 +98,7 @@ fn small_serial(digits: &[Option<(u64, bool)>], bases: &[G1Affine]) -> G1 {
             let digit = (m >> (w * c)) & mask;
             if digit != 0 {
                 let bucket = &mut buckets[digit as usize - 1];
-                *bucket = &*bucket + base;
+                *bucket += base;
             }
         }
         let (mut running, mut sum) = (G1::identity(), G1::identity());
