@@ -2,15 +2,18 @@
 //! through one [`MsmBackend`] (see [`crate::scheme`]), so faster backends (small-scalar CPU,
 //! CUDA) plug in without touching the proof system, and their proofs stay byte-identical.
 
+mod gpu;
 mod small;
 
+pub use gpu::GpuMsm;
 pub use small::SmallScalarMsm;
+use small::small_scalar_msm;
 
 use halo2_proofs::arithmetic::best_multiexp;
 use halo2_proofs::halo2curves::bn256::{Fr, G1Affine, G1};
 
 /// Which SRS basis an MSM runs over; a device backend keeps each resident once per key.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Basis {
     /// Lagrange basis: commitments of columns given by their values (advice, fixed, lookups).
     Lagrange,
