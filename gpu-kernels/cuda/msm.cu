@@ -85,6 +85,7 @@ DEV bool eq(const Fq &a, const Fq &b) {
 DEV Fq reduce_once(const Fq &a, u64 high) {
     Fq r;
     u64 borrow = 0;
+    #pragma unroll
     for (int i = 0; i < 4; i++) r.l[i] = sbb(a.l[i], P[i], borrow);
     // Keep a when a < p: a borrow out of the subtraction not covered by the high bit.
     if (borrow > high) return a;
@@ -94,6 +95,7 @@ DEV Fq reduce_once(const Fq &a, u64 high) {
 DEV Fq add(const Fq &a, const Fq &b) {
     Fq r;
     u64 carry = 0;
+    #pragma unroll
     for (int i = 0; i < 4; i++) r.l[i] = adc(a.l[i], b.l[i], carry);
     return reduce_once(r, carry);
 }
@@ -101,9 +103,11 @@ DEV Fq add(const Fq &a, const Fq &b) {
 DEV Fq sub(const Fq &a, const Fq &b) {
     Fq r;
     u64 borrow = 0;
+    #pragma unroll
     for (int i = 0; i < 4; i++) r.l[i] = sbb(a.l[i], b.l[i], borrow);
     if (borrow) {
         u64 carry = 0;
+        #pragma unroll
         for (int i = 0; i < 4; i++) r.l[i] = adc(r.l[i], P[i], carry);
     }
     return r;
@@ -115,6 +119,7 @@ DEV Fq neg(const Fq &a) {
     if (is_zero(a)) return a;
     Fq r;
     u64 borrow = 0;
+    #pragma unroll
     for (int i = 0; i < 4; i++) r.l[i] = sbb(P[i], a.l[i], borrow);
     return r;
 }
@@ -122,8 +127,10 @@ DEV Fq neg(const Fq &a) {
 // Montgomery product a · b · 2^-256 mod p (CIOS).
 DEV Fq mul(const Fq &a, const Fq &b) {
     u64 t[6] = {0, 0, 0, 0, 0, 0};
+    #pragma unroll
     for (int i = 0; i < 4; i++) {
         u64 carry = 0;
+        #pragma unroll
         for (int j = 0; j < 4; j++) t[j] = mac(t[j], a.l[j], b.l[i], carry);
         u64 c2 = 0;
         t[4] = adc(t[4], carry, c2);
@@ -131,6 +138,7 @@ DEV Fq mul(const Fq &a, const Fq &b) {
         u64 m = t[0] * PINV;
         carry = 0;
         mac(t[0], m, P[0], carry);
+        #pragma unroll
         for (int j = 1; j < 4; j++) t[j - 1] = mac(t[j], m, P[j], carry);
         c2 = 0;
         t[3] = adc(t[4], carry, c2);
@@ -144,6 +152,7 @@ DEV Fq sqr(const Fq &a) { return mul(a, a); }
 
 DEV Jac infinity() {
     Jac r;
+    #pragma unroll
     for (int i = 0; i < 4; i++) {
         r.x.l[i] = 0;
         r.y.l[i] = 0;
@@ -249,11 +258,13 @@ DEV Jac jmul_small(const Jac &p, u32 k) {
 KERNEL void to_montgomery(u64 *points, u32 n) {
     FOR_THREADS(i, 2 * n) {
         Fq a, r2;
+        #pragma unroll
         for (int k = 0; k < 4; k++) {
             a.l[k] = points[4 * i + k];
             r2.l[k] = R2[k];
         }
         Fq m = mul(a, r2);
+        #pragma unroll
         for (int k = 0; k < 4; k++) points[4 * i + k] = m.l[k];
     }
 }
@@ -291,6 +302,7 @@ KERNEL void scatter(const u32 *keys, const u32 *signs, u32 n, u32 windows, u32 *
 }
 
 DEV void store(u64 *out, const Jac &p) {
+    #pragma unroll
     for (int k = 0; k < 4; k++) {
         out[k] = p.x.l[k];
         out[4 + k] = p.y.l[k];
@@ -300,6 +312,7 @@ DEV void store(u64 *out, const Jac &p) {
 
 DEV Jac load(const u64 *in) {
     Jac p;
+    #pragma unroll
     for (int k = 0; k < 4; k++) {
         p.x.l[k] = in[k];
         p.y.l[k] = in[4 + k];
@@ -318,6 +331,7 @@ KERNEL void bucket_sums(const u64 *bases, const u32 *sorted, const u32 *offsets,
             u32 entry = sorted[s];
             u32 i = entry & 0x7fffffffu;
             Fq x, y;
+            #pragma unroll
             for (int k = 0; k < 4; k++) {
                 x.l[k] = bases[8 * i + k];
                 y.l[k] = bases[8 * i + 4 + k];

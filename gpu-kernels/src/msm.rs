@@ -29,11 +29,16 @@ pub type JacobianLimbs = [u64; 12];
 /// Largest MSM the kernels index with 32-bit counters.
 const MAX_POINTS: usize = 1 << 26;
 
-/// The window width for `n` points of `bits`-bit scalars: wide enough that buckets outnumber
-/// neither points nor threads, at most 16 bits.
+/// The window width for `n` points of `bits`-bit scalars, at most `log2(n) - 3` and 16 bits.
+/// Each bucket is summed by one thread, so the critical path is the fullest bucket: `n / 2^c`
+/// points in a full window but `n / 2^top` in a narrow top window. The width minimises that
+/// path plus the segment reduction's `2^c / 256`.
 fn window_bits(n: usize, bits: u32) -> u32 {
     let log_n = usize::BITS - n.max(1).leading_zeros();
-    log_n.saturating_sub(3).clamp(4, 16).min(bits.max(1))
+    let widest = log_n.saturating_sub(3).clamp(4, 16).min(bits.max(1));
+    let top = |c: u32| bits - (bits.div_ceil(c) - 1) * c;
+    let path = |c: u32| (n >> top(c).min(c)) + (1usize << c) / 256;
+    (1..=widest).rev().min_by_key(|&c| path(c)).unwrap_or(widest)
 }
 
 impl Gpu {
@@ -141,10 +146,13 @@ mod tests {
 
     #[test]
     fn windows_follow_size_and_bit_width() {
-        assert_eq!(window_bits(1 << 20, 254), 16);
-        assert_eq!(window_bits(1 << 10, 254), 8);
-        assert_eq!(window_bits(1 << 20, 8), 8);
-        assert_eq!(window_bits(1, 1), 1);
+        for (n, bits) in [(1 << 20, 254), (1 << 16, 254), (1 << 16, 16), (1 << 10, 254), (1 << 20, 8), (1, 1)] {
+            let c = window_bits(n, bits);
+            let top = bits - (bits.div_ceil(c) - 1) * c;
+            println!("n = {n}, {bits} bits: {c}-bit windows, top window {top} bits");
+            assert!((1..=16).contains(&c) && c <= bits);
+            assert!(top >= 6.min(bits), "top window of {top} bits for c = {c}");
+        }
     }
 
     #[test]
