@@ -45,7 +45,7 @@ impl Gpu {
     /// Uploads affine points given as canonical little-endian limbs, 8 per point (`x` then
     /// `y`; `(0, 0)` is the point at infinity), and converts them to Montgomery form there.
     pub fn upload_bases(&self, affine: &[u64]) -> Result<DeviceBases, GpuError> {
-        if affine.len() % 8 != 0 || affine.len() / 8 > MAX_POINTS {
+        if !affine.len().is_multiple_of(8) || affine.len() / 8 > MAX_POINTS {
             return Err(GpuError::BadInput(format!("{} limbs are not a list of up to 2^26 points", affine.len())));
         }
         let len = affine.len() / 8;

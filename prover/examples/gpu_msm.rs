@@ -41,7 +41,11 @@ fn bases(n: usize) -> Vec<G1Affine> {
 fn scalars(kind: &str, n: usize, rng: &mut ChaCha20Rng) -> Vec<Fr> {
     let signed = |bits: u32, rng: &mut ChaCha20Rng| {
         let m = rng.next_u64() >> (64 - bits);
-        if rng.next_u32() & 1 == 1 { -Fr::from(m) } else { Fr::from(m) }
+        if rng.next_u32() & 1 == 1 {
+            -Fr::from(m)
+        } else {
+            Fr::from(m)
+        }
     };
     (0..n)
         .map(|_| match kind {
@@ -93,7 +97,10 @@ fn main() {
         }
         println!("n = {n}: {} scalar kinds checked", kinds.len());
     }
-    println!("\n{:>6} {:>8} {:>12} {:>12} {:>12} {:>8}", "log2 n", "scalars", "gpu ms", "cpu ms", "cpu-small ms", "cpu/gpu");
+    println!(
+        "\n{:>6} {:>8} {:>12} {:>12} {:>12} {:>8}",
+        "log2 n", "scalars", "gpu ms", "cpu ms", "cpu-small ms", "cpu/gpu"
+    );
     for log in (16..=bench_log).step_by(2) {
         let n = 1usize << log;
         for kind in ["8-bit", "16-bit", "32-bit", "random"] {

@@ -57,7 +57,7 @@ pub fn from_jacobian(p: &JacobianLimbs) -> Option<G1> {
     };
     let z2 = z_inv.square();
     let affine: Option<G1Affine> = G1Affine::from_xy(x * z2, y * z2 * z_inv).into();
-    affine.map(|a| G1::from(a))
+    affine.map(G1::from)
 }
 
 /// A fingerprint of a basis prefix: its length and first and last points.

@@ -6,8 +6,8 @@ mod gpu;
 mod small;
 
 pub use gpu::GpuMsm;
-pub use small::SmallScalarMsm;
 use small::small_scalar_msm;
+pub use small::SmallScalarMsm;
 
 use halo2_proofs::arithmetic::best_multiexp;
 use halo2_proofs::halo2curves::bn256::{Fr, G1Affine, G1};
