@@ -26,7 +26,7 @@ use crate::chips::dense::{DenseConfig, DenseJob, DenseShape, DotJob};
 use crate::chips::limbs::limbs;
 use crate::chips::maxpool::{MaxPoolConfig, Window};
 use crate::chips::requant::{Output, RequantConfig, RequantParams, RequantShape};
-use crate::chips::softmax::{SoftmaxConfig, SoftmaxGroup, SoftmaxParams, SoftmaxShape, MAX_INPUT_BITS};
+use crate::chips::softmax::{SoftmaxConfig, SoftmaxGroup, SoftmaxParams, SoftmaxRow, SoftmaxShape, MAX_INPUT_BITS};
 use crate::field::fe;
 use crate::table::{LookupTable, TableConfig};
 
@@ -725,24 +725,28 @@ impl Circuit<Fr> for ModelCircuit {
                     let groups = axis_groups(&model.tensors[x].shape, *axis);
                     for c in chunks(groups.len(), self.layout.softmax_lanes.min(self.layout.maxpool_lanes)) {
                         let groups = &groups[c];
-                        let windows: Vec<Window> =
-                            groups.iter().map(|g| g.iter().map(|&i| (cells[x][i], values[x][i])).collect()).collect();
-                        let maxima: Vec<i64> =
-                            groups.iter().map(|g| g.iter().map(|&i| values[x][i]).max().unwrap_or(0)).collect();
+                        let pick = |g: &[usize], t: &[i64]| g.iter().map(|&i| t[i]).collect::<Vec<_>>();
+                        let rows: Vec<Vec<SoftmaxRow>> = groups
+                            .iter()
+                            .map(|g| params.rows(&pick(g, &values[x]), &pick(g, &values[node.output])))
+                            .collect();
+                        let inputs: Vec<Vec<Cell>> =
+                            groups.iter().map(|g| g.iter().map(|&i| cells[x][i]).collect()).collect();
+                        let windows: Vec<Window> = inputs
+                            .iter()
+                            .zip(&rows)
+                            .map(|(cells, rows)| cells.iter().copied().zip(rows.iter().map(|r| r.x)).collect())
+                            .collect();
+                        // The max-pool chip proves the maximum each group's rows use.
+                        let maxima: Vec<i64> = rows.iter().map(|r| r.first().map_or(0, |r| r.m)).collect();
                         let &(lane, start) = maxpool_at.next().ok_or(Error::Synthesis)?;
                         let max_cells =
                             config.maxpool[lane].assign(&mut layouter, start, &windows, &maxima, *range_tag)?;
-                        let inputs: Vec<Vec<Cell>> =
-                            groups.iter().map(|g| g.iter().map(|&i| cells[x][i]).collect()).collect();
-                        let jobs: Vec<SoftmaxGroup> = groups
+                        let jobs: Vec<SoftmaxGroup> = inputs
                             .iter()
-                            .zip(&inputs)
                             .zip(max_cells)
-                            .map(|((g, inputs), max)| {
-                                let pick = |t: &[i64]| g.iter().map(|&i| t[i]).collect::<Vec<_>>();
-                                let rows = params.rows(&pick(&values[x]), &pick(&values[node.output]));
-                                SoftmaxGroup { inputs, max, rows }
-                            })
+                            .zip(rows)
+                            .map(|((inputs, max), rows)| SoftmaxGroup { inputs, max, rows })
                             .collect();
                         let &(lane, start) = softmax_at.next().ok_or(Error::Synthesis)?;
                         let assigned = config.softmax[lane].assign(&mut layouter, start, params, &jobs)?;

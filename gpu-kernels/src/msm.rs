@@ -158,8 +158,15 @@ mod tests {
     #[test]
     fn open_reports_why_without_a_device_and_never_panics() {
         match Gpu::open() {
-            Ok(gpu) => println!("CUDA device: {}", gpu.name()),
-            Err(e) => println!("skipping the device check: {e}"),
+            Ok(gpu) => {
+                println!("CUDA device: {}", gpu.name());
+                assert!(!gpu.name().is_empty());
+            }
+            Err(GpuError::Unavailable(why)) => {
+                println!("skipping the device check: {why}");
+                assert!(!why.is_empty());
+            }
+            Err(e) => panic!("a CUDA device was found but could not be used: {e}"),
         }
     }
 }

@@ -4,6 +4,7 @@
 //! reported, so a proof never fails because of the GPU.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 use halo2_proofs::arithmetic::CurveAffine;
@@ -13,36 +14,16 @@ use halo2_proofs::halo2curves::group::Group;
 use rayon::prelude::*;
 use zkinfer_gpu_kernels::{DeviceBases, Gpu, GpuError, JacobianLimbs};
 
-use super::{small_scalar_msm, Basis, MsmBackend};
-
-/// Little-endian limbs of a canonical 32-byte representation.
-fn limbs(repr: &[u8]) -> [u64; 4] {
-    let mut out = [0u64; 4];
-    for (o, chunk) in out.iter_mut().zip(repr.chunks_exact(8)) {
-        *o = u64::from_le_bytes(chunk.try_into().unwrap_or_default());
-    }
-    out
-}
+use super::{repr_limbs, signed_magnitude, small_scalar_msm, Basis, MsmBackend};
 
 /// `x` then `y` in canonical limbs; `(0, 0)` for the point at infinity.
 pub fn affine_limbs(p: &G1Affine) -> [u64; 8] {
     let mut out = [0u64; 8];
     if let Some(c) = Option::<halo2_proofs::halo2curves::Coordinates<G1Affine>>::from(p.coordinates()) {
-        out[..4].copy_from_slice(&limbs(c.x().to_repr().as_ref()));
-        out[4..].copy_from_slice(&limbs(c.y().to_repr().as_ref()));
+        out[..4].copy_from_slice(&repr_limbs(c.x().to_repr().as_ref()));
+        out[4..].copy_from_slice(&repr_limbs(c.y().to_repr().as_ref()));
     }
     out
-}
-
-/// A scalar as the smaller of `s` and `-s`, with the sign.
-pub fn signed_magnitude(s: &Fr) -> ([u64; 4], u32) {
-    let (pos, neg) = (limbs(s.to_repr().as_ref()), limbs((-*s).to_repr().as_ref()));
-    let smaller = |a: &[u64; 4], b: &[u64; 4]| a.iter().rev().cmp(b.iter().rev()).is_le();
-    if smaller(&pos, &neg) {
-        (pos, 0)
-    } else {
-        (neg, 1)
-    }
 }
 
 fn field(l: &[u64]) -> Fq {
@@ -67,7 +48,7 @@ type Fingerprint = (usize, [u64; 8], [u64; 8]);
 pub struct GpuMsm {
     gpu: Gpu,
     resident: Mutex<HashMap<Basis, (Fingerprint, Arc<DeviceBases>)>>,
-    reported: Mutex<bool>,
+    reported: AtomicBool,
 }
 
 impl std::fmt::Debug for GpuMsm {
@@ -79,7 +60,7 @@ impl std::fmt::Debug for GpuMsm {
 impl GpuMsm {
     /// Opens the device, or says why it cannot.
     pub fn open() -> Result<Self, GpuError> {
-        Ok(GpuMsm { gpu: Gpu::open()?, resident: Mutex::new(HashMap::new()), reported: Mutex::new(false) })
+        Ok(GpuMsm { gpu: Gpu::open()?, resident: Mutex::new(HashMap::new()), reported: AtomicBool::new(false) })
     }
 
     /// The device's name.
@@ -93,10 +74,8 @@ impl GpuMsm {
         let last = bases.last().map(affine_limbs).unwrap_or_default();
         let mut resident = self.resident.lock().map_err(|_| GpuError::BadInput("poisoned basis cache".into()))?;
         if let Some(((len, f, l), on_device)) = resident.get(&basis) {
-            let at = bases.len().saturating_sub(1);
-            let matches_prefix = bases.len() <= *len && *f == first;
-            // The same basis (or a prefix of it) when the last point also sits where it was.
-            if matches_prefix && (bases.len() == *len && *l == last || bases.len() < *len && at < *len) {
+            // The same basis, or a prefix of it (a downsized SRS's monomial points).
+            if *f == first && (bases.len() < *len || bases.len() == *len && *l == last) {
                 return Ok(on_device.clone());
             }
         }
@@ -130,11 +109,8 @@ impl MsmBackend for Arc<GpuMsm> {
 
     fn msm(&self, scalars: &[Fr], bases: &[G1Affine], basis: Basis) -> G1 {
         self.try_msm(scalars, bases, basis).unwrap_or_else(|e| {
-            if let Ok(mut reported) = self.reported.lock() {
-                if !*reported {
-                    eprintln!("GPU MSM failed ({e}); computing on the CPU");
-                    *reported = true;
-                }
+            if !self.reported.swap(true, Ordering::Relaxed) {
+                eprintln!("GPU MSM failed ({e}); computing on the CPU");
             }
             small_scalar_msm(scalars, bases)
         })

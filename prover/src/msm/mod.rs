@@ -11,6 +11,7 @@ pub use small::SmallScalarMsm;
 
 use halo2_proofs::arithmetic::best_multiexp;
 use halo2_proofs::halo2curves::bn256::{Fr, G1Affine, G1};
+use halo2_proofs::halo2curves::ff::PrimeField;
 
 /// Which SRS basis an MSM runs over; a device backend keeps each resident once per key.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -41,5 +42,29 @@ impl MsmBackend for CpuMsm {
 
     fn msm(&self, scalars: &[Fr], bases: &[G1Affine], _: Basis) -> G1 {
         best_multiexp(scalars, bases)
+    }
+}
+
+/// Little-endian limbs of a canonical 32-byte representation.
+fn repr_limbs(repr: &[u8]) -> [u64; 4] {
+    let mut out = [0u64; 4];
+    for (o, chunk) in out.iter_mut().zip(repr.chunks_exact(8)) {
+        *o = u64::from_le_bytes(chunk.try_into().unwrap_or_default());
+    }
+    out
+}
+
+/// A scalar as the smaller of `s` and `-s` in canonical limbs, with the sign (1: negated):
+/// quantized values, negative ones included, become magnitudes of a few bits.
+pub fn signed_magnitude(s: &Fr) -> ([u64; 4], u32) {
+    let pos = repr_limbs(s.to_repr().as_ref());
+    if pos[1..] == [0; 3] {
+        return (pos, 0);
+    }
+    let neg = repr_limbs((-*s).to_repr().as_ref());
+    if neg.iter().rev().cmp(pos.iter().rev()).is_lt() {
+        (neg, 1)
+    } else {
+        (pos, 0)
     }
 }

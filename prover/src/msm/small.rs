@@ -8,11 +8,10 @@
 
 use halo2_proofs::arithmetic::best_multiexp;
 use halo2_proofs::halo2curves::bn256::{Fr, G1Affine, G1};
-use halo2_proofs::halo2curves::ff::PrimeField;
 use halo2_proofs::halo2curves::group::Group;
 use rayon::prelude::*;
 
-use super::{Basis, MsmBackend};
+use super::{signed_magnitude, Basis, MsmBackend};
 
 /// Below this many points per thread, splitting costs more than it saves.
 const MIN_CHUNK: usize = 256;
@@ -33,14 +32,8 @@ impl MsmBackend for SmallScalarMsm {
 
 /// A scalar as `(magnitude, negative)` when it or its negation is below `2^64`.
 pub fn signed_u64(s: &Fr) -> Option<(u64, bool)> {
-    let low = |repr: [u8; 32]| {
-        let (low, high) = repr.split_at(8);
-        high.iter().all(|&b| b == 0).then(|| u64::from_le_bytes(low.try_into().unwrap_or_default()))
-    };
-    if let Some(m) = low(s.to_repr()) {
-        return Some((m, false));
-    }
-    low((-*s).to_repr()).map(|m| (m, true))
+    let (m, sign) = signed_magnitude(s);
+    (m[1..] == [0; 3]).then_some((m[0], sign == 1))
 }
 
 /// `Σ scalars[i] · bases[i]`, equal to the stock MSM's result.
