@@ -67,7 +67,19 @@ fn cost(layout: &LayoutParams, k: u32) -> Estimate {
 /// The cheapest layout for `model` under the cost model, with its estimate. Fails with the
 /// circuit's reason when the model has an op without a chip.
 pub fn plan(model: &Arc<QuantModel>, public_input: bool) -> Result<(LayoutParams, Estimate), CircuitError> {
-    let mut best: Option<(LayoutParams, Estimate)> = None;
+    let (layout, mut estimate) = candidates(model, public_input)?
+        .into_iter()
+        .next()
+        .ok_or_else(|| CircuitError::BadLayout("no layout fits".into()))?;
+    // Lanes are balanced greedily; the real height decides k.
+    estimate.k = ModelCircuit::for_keygen(model.clone(), layout)?.min_k();
+    Ok((layout, estimate))
+}
+
+/// Every layout the planner considers for `model`, cheapest first under the cost model: what
+/// the cost model is fitted against (measure the first few, compare with their estimates).
+pub fn candidates(model: &Arc<QuantModel>, public_input: bool) -> Result<Vec<(LayoutParams, Estimate)>, CircuitError> {
+    let mut all: Vec<(LayoutParams, Estimate)> = Vec::new();
     for limb_bits in [4, 6, 8] {
         for width in [1, 2, 4, 8, 16, 32] {
             for outputs in [1, 2, 4, 8, 16] {
@@ -105,16 +117,13 @@ pub fn plan(model: &Arc<QuantModel>, public_input: bool) -> Result<(LayoutParams
                     if layout.check().is_err() {
                         continue;
                     }
-                    let estimate = cost(&layout, k);
-                    if best.as_ref().is_none_or(|(_, b)| estimate.cost < b.cost) {
-                        best = Some((layout, estimate));
+                    if !all.iter().any(|(l, _)| *l == layout) {
+                        all.push((layout, cost(&layout, k)));
                     }
                 }
             }
         }
     }
-    let (layout, mut estimate) = best.ok_or_else(|| CircuitError::BadLayout("no layout fits".into()))?;
-    // Lanes are balanced greedily; the real height decides k.
-    estimate.k = ModelCircuit::for_keygen(model.clone(), layout)?.min_k();
-    Ok((layout, estimate))
+    all.sort_by(|a, b| a.1.cost.total_cmp(&b.1.cost));
+    Ok(all)
 }

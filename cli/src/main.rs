@@ -121,6 +121,10 @@ enum Command {
         /// Measure this one model in this process (used by the parent run).
         #[arg(long, hide = true)]
         only: Option<String>,
+        /// Instead, prove each --model with the planner's N cheapest layouts and print each one's
+        /// modelled cost beside its measured prove time (to check the cost model).
+        #[arg(long, value_name = "N")]
+        layouts: Option<usize>,
     },
     /// The whole flow on the shipped digits CNN (compile, prove, verify, a forgery rejected),
     /// with the time of each step.
@@ -198,8 +202,13 @@ fn main() -> anyhow::Result<()> {
         }
         Command::Srs { k, insecure_test, seed, output } => commands::srs::run(k, insecure_test, seed, &output),
         Command::Demo => commands::demo::run(),
+        Command::Bench { models, repeat, layouts: Some(n), .. } => {
+            models.iter().try_for_each(|m| commands::layouts::run(m, n, repeat))
+        }
         Command::Bench { only: Some(model), repeat, .. } => commands::bench::run_one(&model, repeat),
-        Command::Bench { models, repeat, json, only: None } => commands::bench::run(&models, repeat, json.as_deref()),
+        Command::Bench { models, repeat, json, only: None, .. } => {
+            commands::bench::run(&models, repeat, json.as_deref())
+        }
         Command::Synth { family, seed, output } => commands::synth::run(family.into(), seed, &output),
         Command::Accuracy { model, dataset, json } => commands::accuracy::run(&model, &dataset, json),
     }

@@ -36,7 +36,7 @@ pub struct BenchRow {
 
 const RESULT_PREFIX: &str = "bench-result ";
 
-fn case(name: &str) -> anyhow::Result<Example> {
+pub(super) fn case(name: &str) -> anyhow::Result<Example> {
     if name != BIG_MLP {
         return example(name);
     }
@@ -47,7 +47,7 @@ fn case(name: &str) -> anyhow::Result<Example> {
     Ok(Example { name: BIG_MLP, onnx, calibration: Calibration { samples, labels: Vec::new() }, input })
 }
 
-fn median(mut v: Vec<f64>) -> f64 {
+pub(super) fn median(mut v: Vec<f64>) -> f64 {
     v.sort_by(f64::total_cmp);
     v[v.len() / 2]
 }

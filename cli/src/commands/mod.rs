@@ -5,6 +5,7 @@ pub mod bench;
 pub mod compile;
 pub mod demo;
 pub mod inspect;
+pub mod layouts;
 pub mod prove;
 pub mod quantize;
 pub mod run;

@@ -1,0 +1,52 @@
+//! `zkinfer bench --layouts N`: proves a model with the planner's N cheapest layouts and prints
+//! each one's modelled cost beside its measured prove time, so the cost model's weights can be
+//! checked (and refitted) against this machine.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use zkinfer_circuits::planner::candidates;
+use zkinfer_prover::{insecure_test_srs, prove, setup, SmallScalarMsm};
+use zkinfer_quant_models::compile::compile_onnx;
+use zkinfer_quant_models::infer::run_float_inputs;
+use zkinfer_quant_models::QuantConfig;
+
+use super::bench::{case, median};
+
+/// Measures the `count` cheapest layouts of `name` (median of `repeat` proofs each).
+pub fn run(name: &str, count: usize, repeat: usize) -> anyhow::Result<()> {
+    let ex = case(name)?;
+    let compiled = compile_onnx(&ex.onnx, ex.name, &ex.calibration.samples, QuantConfig::default())?;
+    let model = Arc::new(compiled.quant.clone());
+    let trace = Arc::new(run_float_inputs(&model, &ex.input)?);
+    println!(
+        "{:>3} {:>10} {:>3} {:>4} {:>4} {:>4}  {:>8}  layout",
+        "#", "modelled", "k", "adv", "fix", "lkp", "prove s"
+    );
+    for (i, (layout, estimate)) in candidates(&model, true)?.into_iter().take(count).enumerate() {
+        let (key, params) = setup(&insecure_test_srs(estimate.k + 1, 1), SmallScalarMsm, model.clone(), layout)?;
+        let cs = key.pk.get_vk().cs();
+        let times: Vec<f64> = (0..repeat.max(1))
+            .map(|_| {
+                let t = Instant::now();
+                prove(&params, &key, model.clone(), trace.clone(), rand_core::OsRng).map(|_| t.elapsed().as_secs_f64())
+            })
+            .collect::<Result<_, _>>()?;
+        println!(
+            "{i:>3} {:>10.0} {:>3} {:>4} {:>4} {:>4}  {:>8.3}  {:?} lanes d{} r{} m{} s{} limb {}",
+            estimate.cost,
+            key.spec().k,
+            cs.num_advice_columns(),
+            cs.num_fixed_columns(),
+            cs.lookups().len(),
+            median(times),
+            layout.dense,
+            layout.dense_lanes,
+            layout.requant_lanes,
+            layout.maxpool_lanes,
+            layout.softmax_lanes,
+            layout.limb_bits,
+        );
+    }
+    Ok(())
+}
