@@ -79,6 +79,9 @@ enum Command {
         /// Write the compact binary bundle instead of JSON.
         #[arg(long)]
         binary: bool,
+        /// Where the MSMs run: a CUDA GPU, the CPU, or the GPU when one is found.
+        #[arg(long, value_enum, default_value_t = DeviceArg::Auto)]
+        device: DeviceArg,
     },
     /// Check a proof bundle: exit 0 and print the output, or non-zero and the reason.
     Verify {
@@ -151,6 +154,24 @@ enum Command {
     },
 }
 
+/// `--device` values.
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum DeviceArg {
+    Cuda,
+    Cpu,
+    Auto,
+}
+
+impl From<DeviceArg> for zkinfer_prover::Device {
+    fn from(d: DeviceArg) -> Self {
+        match d {
+            DeviceArg::Cuda => Self::Cuda,
+            DeviceArg::Cpu => Self::Cpu,
+            DeviceArg::Auto => Self::Auto,
+        }
+    }
+}
+
 #[derive(Subcommand)]
 enum SynthFamily {
     /// inputs -> hidden (x depth, ReLU) -> classes.
@@ -196,7 +217,9 @@ fn main() -> anyhow::Result<()> {
         Command::Compile { model, calibration, srs, private_input, bits, output } => {
             commands::compile::run(&model, &calibration, srs.as_deref(), private_input, bits, &output)
         }
-        Command::Prove { dir, input, output, binary } => commands::prove::run(&dir, &input, &output, binary),
+        Command::Prove { dir, input, output, binary, device } => {
+            commands::prove::run(&dir, &input, &output, binary, device.into())
+        }
         Command::Verify { proof, vk, model_id, model_card } => {
             commands::verify::run(&proof, &vk, model_id.as_deref(), model_card.as_deref())
         }

@@ -9,7 +9,7 @@ use std::time::Duration;
 use zkinfer_circuits::model::ModelCircuit;
 use zkinfer_circuits::planner::plan;
 use zkinfer_prover::{
-    insecure_test_srs, prove, read_srs, setup, ProveTimings, ProverKey, RoutedParams, SmallScalarMsm,
+    insecure_test_srs, prove, read_srs, setup, Device, ProveTimings, ProverKey, RoutedParams, SelectedMsm,
 };
 use zkinfer_quant_models::compile::compile_onnx;
 use zkinfer_quant_models::infer::run_float_inputs;
@@ -28,7 +28,7 @@ pub const INSECURE_SRS_SEED: u64 = 0x007a_6b69_6e66_6572;
 pub struct Artifacts {
     pub compiled: CompiledModel,
     pub key: ProverKey,
-    pub params: RoutedParams<SmallScalarMsm>,
+    pub params: RoutedParams<SelectedMsm>,
     pub card: ModelCard,
     /// Time of key generation alone.
     pub keygen: Duration,
@@ -72,7 +72,7 @@ pub fn compile(
         }
     };
     let ((key, params), keygen) =
-        step(&format!("keygen ({rows} rows, k = {k})"), || Ok(setup(&srs, SmallScalarMsm, model, layout)?))?;
+        step(&format!("keygen ({rows} rows, k = {k})"), || Ok(setup(&srs, SelectedMsm::default(), model, layout)?))?;
     let (report, _) = step("accuracy on the calibration set", || {
         Ok(accuracy(&compiled, &calibration.samples, &calibration.labels)?)
     })?;
@@ -133,16 +133,18 @@ impl Artifacts {
 pub struct Loaded {
     pub compiled: CompiledModel,
     pub key: ProverKey,
-    pub params: RoutedParams<SmallScalarMsm>,
+    pub params: RoutedParams<SelectedMsm>,
 }
 
-/// Loads `dir` (written by `compile`).
-pub fn load(dir: &Path) -> anyhow::Result<Loaded> {
+/// Loads `dir` (written by `compile`) for proving with MSMs on `device`; says which it picked.
+pub fn load(dir: &Path, device: Device) -> anyhow::Result<Loaded> {
     let d = ModelDir(dir.to_path_buf());
     let compiled = CompiledModel::load(&d.model())?;
     let key = ProverKey::from_bytes(&read(&d.pk())?)?;
     let srs = read_srs(&read(&d.srs())?, key.spec().k)?;
-    Ok(Loaded { compiled, key, params: RoutedParams::new(srs, SmallScalarMsm) })
+    let (backend, line) = SelectedMsm::select(device)?;
+    eprintln!("{line}");
+    Ok(Loaded { compiled, key, params: RoutedParams::new(srs, backend) })
 }
 
 /// Runs the integer inference on `input` and proves it with fresh blinding.

@@ -117,6 +117,24 @@ fn srs_compile_prove_verify_and_rejections() {
         assert!(bundle.get(field).is_some(), "bundle lacks `{field}`");
     }
     assert_eq!(bundle["outputs"][0]["shape"], serde_json::json!([1, 10]));
+    // The default (`auto`) says which MSM backend it picked.
+    assert!(stderr(&out).contains("MSMs on "), "{}", stderr(&out));
+
+    // `--device cpu` proves the same output; `--device cuda` proves too where a GPU opens and
+    // otherwise fails before writing anything, naming the reason.
+    let cpu_proof = tmp.join("cpu-proof.json");
+    let input = s(&dir.join("input.json")).to_string();
+    let out = zkinfer(&["prove", s(&compiled), "--input", &input, "-o", s(&cpu_proof), "--device", "cpu"]);
+    assert!(out.status.success() && stderr(&out).contains("MSMs on the CPU"), "{}", stderr(&out));
+    let cpu_bundle: serde_json::Value = serde_json::from_slice(&std::fs::read(&cpu_proof).unwrap()).unwrap();
+    assert_eq!(cpu_bundle["outputs"], bundle["outputs"]);
+    let cuda_proof = tmp.join("cuda-proof.json");
+    let out = zkinfer(&["prove", s(&compiled), "--input", &input, "-o", s(&cuda_proof), "--device", "cuda"]);
+    if out.status.success() {
+        assert!(cuda_proof.exists());
+    } else {
+        assert!(stderr(&out).contains("no CUDA device") && !cuda_proof.exists(), "{}", stderr(&out));
+    }
 
     let vk = s(&compiled.join("vk")).to_string();
     let card_path = s(&compiled.join("model-card.json")).to_string();

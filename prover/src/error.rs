@@ -22,4 +22,7 @@ pub enum ProofError {
     /// The verifier rejected the key just generated (a bug, reported rather than hidden).
     #[error("verifier key: {0}")]
     VerifierKey(#[from] Rejection),
+    /// `--device cuda` was asked for and no CUDA device could be used.
+    #[error("{0}")]
+    Device(String),
 }

@@ -13,7 +13,7 @@ mod srs;
 
 pub use error::ProofError;
 pub use keys::{circuit_k, setup, ProverKey, PK_VERSION};
-pub use msm::{Basis, CpuMsm, GpuMsm, MsmBackend, SmallScalarMsm};
+pub use msm::{Basis, CpuMsm, Device, GpuMsm, MsmBackend, SelectedMsm, SmallScalarMsm};
 pub use proof::{prove, ProveTimings};
 pub use scheme::{RoutedKzg, RoutedParams, RoutedShplonk};
 pub use spec::circuit_spec;

@@ -3,9 +3,11 @@
 //! CUDA) plug in without touching the proof system, and their proofs stay byte-identical.
 
 mod gpu;
+mod select;
 mod small;
 
 pub use gpu::GpuMsm;
+pub use select::{Device, SelectedMsm};
 use small::small_scalar_msm;
 pub use small::SmallScalarMsm;
 
