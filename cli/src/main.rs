@@ -129,6 +129,21 @@ enum Command {
         #[arg(long, value_name = "N")]
         layouts: Option<usize>,
     },
+    /// Proving cost against model size: proves each size of a synthetic family and writes
+    /// DIR/study.csv and log-log plots (time.svg, memory.svg) with fitted slopes.
+    Study {
+        #[arg(long, value_enum)]
+        family: FamilyArg,
+        /// Sizes: the hidden width H of 64-H-H-10 MLPs, or the channels C of a 16x16 CNN with
+        /// two conv+pool blocks of C channels.
+        #[arg(long, value_delimiter = ',', required = true)]
+        sizes: Vec<usize>,
+        /// Proofs per size (the median is reported).
+        #[arg(long, default_value_t = 1)]
+        repeat: usize,
+        #[arg(short, long)]
+        output: PathBuf,
+    },
     /// The whole flow on the shipped digits CNN (compile, prove, verify, a forgery rejected),
     /// with the time of each step.
     Demo,
@@ -152,6 +167,13 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+}
+
+/// `study --family` values.
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum FamilyArg {
+    Mlp,
+    Cnn,
 }
 
 /// `--device` values.
@@ -225,6 +247,13 @@ fn main() -> anyhow::Result<()> {
         }
         Command::Srs { k, insecure_test, seed, output } => commands::srs::run(k, insecure_test, seed, &output),
         Command::Demo => commands::demo::run(),
+        Command::Study { family, sizes, repeat, output } => {
+            let family = match family {
+                FamilyArg::Mlp => commands::study::Family::Mlp,
+                FamilyArg::Cnn => commands::study::Family::Cnn,
+            };
+            commands::study::run(family, &sizes, repeat, &output)
+        }
         Command::Bench { models, repeat, layouts: Some(n), .. } => {
             models.iter().try_for_each(|m| commands::layouts::run(m, n, repeat))
         }

@@ -6,7 +6,7 @@ use crate::pipeline::Calibration;
 
 /// A model with its calibration set and one sample input.
 pub struct Example {
-    pub name: &'static str,
+    pub name: String,
     pub onnx: Vec<u8>,
     pub calibration: Calibration,
     pub input: Vec<Vec<f64>>,
@@ -41,7 +41,7 @@ pub fn example(name: &str) -> anyhow::Result<Example> {
     let set: LabelledSet = serde_json::from_slice(calibration)?;
     let input: InputData = serde_json::from_slice(input)?;
     Ok(Example {
-        name,
+        name: name.to_string(),
         onnx: onnx.to_vec(),
         calibration: Calibration { samples: set.inputs(), labels: set.labels },
         input: input.input_data,

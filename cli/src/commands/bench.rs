@@ -5,7 +5,7 @@ use std::process::Command;
 use std::time::Instant;
 
 use serde::{Deserialize, Serialize};
-use zkinfer_quant_models::onnx::{synth_inputs, synth_onnx, SynthSpec};
+use zkinfer_quant_models::onnx::{synth_inputs, synth_onnx, SynthSpec, TractModel};
 use zkinfer_quant_models::QuantConfig;
 use zkinfer_verifier::{verify, VerifierKey};
 
@@ -14,6 +14,38 @@ use crate::shipped::{example, names, Example};
 
 /// The synthetic MLP of the design notes: 64 → 1024 → 1024 → 10.
 const BIG_MLP: &str = "mlp-64-1024-1024-10";
+
+/// The synthetic model a name describes: `mlp-IN-H-…-H-CLASSES` (equal hidden widths) or
+/// `cnn-SIZE-C0-C1-…-CLASSES` (image side, channels per block).
+pub fn synthetic(name: &str) -> Option<SynthSpec> {
+    let (family, rest) = name.split_once('-')?;
+    let n: Vec<usize> = rest.split('-').map(str::parse).collect::<Result<_, _>>().ok()?;
+    let (&last, middle) = n.split_last()?;
+    match family {
+        "mlp" if n.len() >= 3 && middle[1..].iter().all(|&h| h == middle[1]) => {
+            Some(SynthSpec::Mlp { inputs: middle[0], hidden: middle[1], depth: middle.len() - 1, classes: last })
+        }
+        "cnn" if n.len() >= 3 => {
+            Some(SynthSpec::Cnn { size: middle[0], channels: middle[1..].to_vec(), classes: last })
+        }
+        _ => None,
+    }
+}
+
+/// The name `synthetic` reads back as `spec`.
+pub fn synthetic_name(spec: &SynthSpec) -> String {
+    let parts: Vec<usize> = match spec {
+        SynthSpec::Mlp { inputs, hidden, depth, classes } => {
+            [*inputs].into_iter().chain(std::iter::repeat_n(*hidden, *depth)).chain([*classes]).collect()
+        }
+        SynthSpec::Cnn { size, channels, classes } => {
+            [*size].into_iter().chain(channels.clone()).chain([*classes]).collect()
+        }
+    };
+    let family = if matches!(spec, SynthSpec::Mlp { .. }) { "mlp" } else { "cnn" };
+    let numbers: Vec<String> = parts.iter().map(ToString::to_string).collect();
+    format!("{family}-{}", numbers.join("-"))
+}
 
 /// One model's measurements.
 #[derive(Debug, Serialize, Deserialize)]
@@ -32,19 +64,31 @@ pub struct BenchRow {
     pub proof_bytes: usize,
     pub pk_bytes: usize,
     pub peak_rss_mib: Option<f64>,
+    pub macs: usize,
+    pub nonlinear_elements: usize,
+    /// Median of plain f32 inference through tract, the same input.
+    pub float_infer_ms: f64,
+}
+
+impl BenchRow {
+    /// Proving overhead: prove time ÷ plain inference time.
+    pub fn overhead(&self) -> f64 {
+        self.prove_s * 1e3 / self.float_infer_ms
+    }
 }
 
 const RESULT_PREFIX: &str = "bench-result ";
 
+/// A shipped model, or a synthetic one named as [`synthetic`] reads.
 pub(super) fn case(name: &str) -> anyhow::Result<Example> {
-    if name != BIG_MLP {
+    let Some(spec) = synthetic(name) else {
         return example(name);
-    }
-    let (onnx, shape) = synth_onnx(&SynthSpec::Mlp { inputs: 64, hidden: 1024, depth: 2, classes: 10 }, 1);
+    };
+    let (onnx, shape) = synth_onnx(&spec, 1);
     let len = shape.iter().product();
     let samples = synth_inputs(len, 32, 1).into_iter().map(|x| vec![x]).collect();
     let input = synth_inputs(len, 1, 2);
-    Ok(Example { name: BIG_MLP, onnx, calibration: Calibration { samples, labels: Vec::new() }, input })
+    Ok(Example { name: name.to_string(), onnx, calibration: Calibration { samples, labels: Vec::new() }, input })
 }
 
 pub(super) fn median(mut v: Vec<f64>) -> f64 {
@@ -63,7 +107,18 @@ fn peak_rss_mib() -> Option<f64> {
 /// Measures one model in this process and prints the result line the parent reads.
 pub fn run_one(name: &str, repeat: usize) -> anyhow::Result<()> {
     let ex = case(name)?;
-    let art = compile(&ex.onnx, ex.name, &ex.calibration, QuantConfig::default(), true, None)?;
+    let art = compile(&ex.onnx, &ex.name, &ex.calibration, QuantConfig::default(), true, None)?;
+    let stats = art.compiled.float.stats();
+    let shapes: Vec<Vec<usize>> = art.key.spec().inputs.iter().map(|t| t.shape.clone()).collect();
+    let tract = TractModel::load(&ex.onnx, &shapes)?;
+    let float_infer_ms = median(
+        (0..repeat.max(1) * 10)
+            .map(|_| {
+                let t = Instant::now();
+                tract.run(&ex.input).map(|_| t.elapsed().as_secs_f64() * 1e3)
+            })
+            .collect::<Result<_, _>>()?,
+    );
     let (card, setup_s, pk_bytes) = (art.card, art.keygen.as_secs_f64(), art.key.to_bytes().len());
     let key = VerifierKey::from_bytes(&art.key.verifier.to_bytes())?;
     let loaded = Loaded { compiled: art.compiled, key: art.key, params: art.params };
@@ -91,16 +146,29 @@ pub fn run_one(name: &str, repeat: usize) -> anyhow::Result<()> {
         proof_bytes,
         pk_bytes,
         peak_rss_mib: peak_rss_mib(),
+        macs: stats.macs,
+        nonlinear_elements: stats.nonlinear_elements,
+        float_infer_ms,
     };
     println!("{RESULT_PREFIX}{}", serde_json::to_string(&row)?);
     Ok(())
+}
+
+/// Measures `name` in a child process of this executable, so that its peak RSS is its own.
+pub fn measure(name: &str, repeat: usize) -> anyhow::Result<BenchRow> {
+    let exe = std::env::current_exe()?;
+    let out = Command::new(&exe).args(["bench", "--only", name, "--repeat", &repeat.to_string()]).output()?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    let Some(line) = text.lines().find_map(|l| l.strip_prefix(RESULT_PREFIX)) else {
+        anyhow::bail!("bench of {name} failed:\n{}", String::from_utf8_lossy(&out.stderr));
+    };
+    Ok(serde_json::from_str(line)?)
 }
 
 /// Runs each model in a child process and prints the table.
 pub fn run(models: &[String], repeat: usize, json: Option<&std::path::Path>) -> anyhow::Result<()> {
     let all: Vec<String> = names().map(String::from).chain([BIG_MLP.to_string()]).collect();
     let models = if models.is_empty() { &all[..] } else { models };
-    let exe = std::env::current_exe()?;
     println!(
         "{:<22} {:>9} {:>3} {:>7} {:>5} {:>5} {:>4} {:>8} {:>8} {:>9} {:>7} {:>10} {:>8}",
         "model",
@@ -119,12 +187,7 @@ pub fn run(models: &[String], repeat: usize, json: Option<&std::path::Path>) -> 
     );
     let mut rows = Vec::new();
     for m in models {
-        let out = Command::new(&exe).args(["bench", "--only", m, "--repeat", &repeat.to_string()]).output()?;
-        let text = String::from_utf8_lossy(&out.stdout);
-        let Some(line) = text.lines().find_map(|l| l.strip_prefix(RESULT_PREFIX)) else {
-            anyhow::bail!("bench of {m} failed:\n{}", String::from_utf8_lossy(&out.stderr));
-        };
-        let r: BenchRow = serde_json::from_str(line)?;
+        let r = measure(m, repeat)?;
         println!(
             "{:<22} {:>9} {:>3} {:>7} {:>5} {:>5} {:>4} {:>8.2} {:>8.3} {:>9.1} {:>7} {:>10} {:>8.0}",
             r.model,

@@ -16,7 +16,7 @@ pub fn run() -> anyhow::Result<()> {
     println!("zkinfer demo: digits CNN (conv 3x3x8 -> ReLU -> avgpool 2x2 -> dense 10)\n");
     let ex = example("digits-cnn")?;
     // Model owner: compile once.
-    let artifacts = compile(&ex.onnx, ex.name, &ex.calibration, QuantConfig::default(), true, None)?;
+    let artifacts = compile(&ex.onnx, &ex.name, &ex.calibration, QuantConfig::default(), true, None)?;
     let vk_bytes = artifacts.key.verifier.to_bytes();
     let model_id = artifacts.key.verifier.model_id();
     let loaded = Loaded { compiled: artifacts.compiled, key: artifacts.key, params: artifacts.params };

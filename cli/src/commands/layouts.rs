@@ -16,7 +16,7 @@ use super::bench::{case, median};
 /// Measures the `count` cheapest layouts of `name` (median of `repeat` proofs each).
 pub fn run(name: &str, count: usize, repeat: usize) -> anyhow::Result<()> {
     let ex = case(name)?;
-    let compiled = compile_onnx(&ex.onnx, ex.name, &ex.calibration.samples, QuantConfig::default())?;
+    let compiled = compile_onnx(&ex.onnx, &ex.name, &ex.calibration.samples, QuantConfig::default())?;
     let model = Arc::new(compiled.quant.clone());
     let trace = Arc::new(run_float_inputs(&model, &ex.input)?);
     println!(

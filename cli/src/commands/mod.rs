@@ -10,6 +10,7 @@ pub mod prove;
 pub mod quantize;
 pub mod run;
 pub mod srs;
+pub mod study;
 pub mod synth;
 pub mod verify;
 

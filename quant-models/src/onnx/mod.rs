@@ -10,5 +10,5 @@ mod synth;
 mod translate;
 
 pub use import::{import_onnx, import_onnx_bytes, unsupported_ops, SUPPORTED_OPS};
-pub use reference::tract_reference;
+pub use reference::{tract_reference, TractModel};
 pub use synth::{synth_inputs, synth_onnx, SplitMix64, SynthSpec};
