@@ -77,6 +77,19 @@ def ezkl_step(step, onnx_in, data, out):
             dims = value.type.tensor_type.shape.dim
             if dims and not dims[0].HasField("dim_value"):
                 dims[0].dim_value = 1
+        # EZKL also wants the attributes ONNX lets default (strides, pads, dilations) spelled out.
+        weights = {t.name: t for t in model.graph.initializer}
+        for node in model.graph.node:
+            if node.op_type not in ("Conv", "MaxPool", "AveragePool"):
+                continue
+            attrs = {a.name: a for a in node.attribute}
+            if "kernel_shape" in attrs:
+                rank = len(attrs["kernel_shape"].ints)
+            else:
+                rank = len(weights[node.input[1]].dims) - 2
+            for name, value in [("strides", [1] * rank), ("pads", [0] * 2 * rank), ("dilations", [1] * rank)]:
+                if name not in attrs and not (name == "dilations" and node.op_type == "AveragePool"):
+                    node.attribute.append(onnx.helper.make_attribute(name, value))
         onnx.save(model, str(out / "model.onnx"))
         result = {"onnx": str(out / "model.onnx"), "from": onnx_path}
     elif step == "setup":
@@ -202,7 +215,11 @@ def main():
     python = ensure_tools(work)
     rows = []
     for name in args.models.split(","):
-        rows.append(bench_model(name, args.repeat, work, python))
+        try:
+            rows.append(bench_model(name, args.repeat, work, python))
+        except SystemExit as failure:
+            print(f"{name}: skipped, a step failed: {failure}", file=sys.stderr)
+            continue
         if args.json:
             Path(args.json).write_text(json.dumps(rows, indent=2))
     print_table(rows)
