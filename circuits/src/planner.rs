@@ -10,6 +10,8 @@
 
 use std::sync::Arc;
 
+use halo2_proofs::halo2curves::bn256::Fr;
+use halo2_proofs::plonk::{Circuit, ConstraintSystem};
 use zkinfer_quant_models::quant::QuantModel;
 
 use crate::chips::dense::DenseShape;
@@ -26,6 +28,42 @@ const PERMUTED: f64 = 0.5;
 /// in rows: measured as ≈160 on the shipped models (a column at `k = 7` costs about as much as
 /// 290 rows' worth).
 const COLUMN_OVERHEAD_ROWS: f64 = 160.0;
+
+/// What a layout is chosen for.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Objective {
+    /// The fastest proof (more committed columns, larger proofs).
+    #[default]
+    ProveTime,
+    /// Proofs of at most [`PROOF_BYTES_BUDGET`] (on-chain and browser buyers: proof size and
+    /// verify time grow with every committed column), the fastest among those; the smallest
+    /// proof where no layout fits.
+    ProofSize,
+}
+
+/// The proof size `Objective::ProofSize` keeps under: the size of EZKL's proofs.
+pub const PROOF_BYTES_BUDGET: usize = 3072;
+
+/// Bytes of a proof of `layout`'s circuit: one 32-byte element per commitment and evaluation
+/// (KZG/SHPLONK, instances hashed, not opened). Selectors are counted as one fixed column each
+/// (halo2 may combine some), so this is an upper bound.
+pub fn proof_bytes(layout: &LayoutParams) -> usize {
+    let mut cs = ConstraintSystem::<Fr>::default();
+    ModelCircuit::configure_with_params(&mut cs, *layout);
+    let degree = cs.degree();
+    let permuted = cs.permutation().get_columns().len();
+    let products = permuted.div_ceil(degree.saturating_sub(2).max(1));
+    let lookups = cs.lookups().len();
+    let commitments = cs.num_advice_columns() + 3 * lookups + products + 1 + (degree - 1) + 2;
+    let evaluations = cs.advice_queries().len()
+        + cs.fixed_queries().len()
+        + cs.num_selectors()
+        + 1
+        + permuted
+        + (3 * products).saturating_sub(1)
+        + 5 * lookups;
+    32 * (commitments + evaluations)
+}
 
 /// What the planner expects of a layout.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -67,10 +105,26 @@ fn cost(layout: &LayoutParams, k: u32) -> Estimate {
 /// The cheapest layout for `model` under the cost model, with its estimate. Fails with the
 /// circuit's reason when the model has an op without a chip.
 pub fn plan(model: &Arc<QuantModel>, public_input: bool) -> Result<(LayoutParams, Estimate), CircuitError> {
-    let (layout, mut estimate) = candidates(model, public_input)?
-        .into_iter()
-        .next()
-        .ok_or_else(|| CircuitError::BadLayout("no layout fits".into()))?;
+    plan_for(model, public_input, Objective::ProveTime)
+}
+
+/// The best layout for `objective` (see [`Objective`]).
+pub fn plan_for(
+    model: &Arc<QuantModel>,
+    public_input: bool,
+    objective: Objective,
+) -> Result<(LayoutParams, Estimate), CircuitError> {
+    let all = candidates_for(model, public_input, objective)?;
+    let chosen = match objective {
+        Objective::ProveTime => all.into_iter().next(),
+        Objective::ProofSize => {
+            let sized: Vec<_> = all.into_iter().map(|c| (proof_bytes(&c.0), c)).collect();
+            let fits = sized.iter().find(|(bytes, _)| *bytes <= PROOF_BYTES_BUDGET);
+            // Candidates are cheapest first, so `min_by_key` keeps the cheapest of equal sizes.
+            fits.or_else(|| sized.iter().min_by_key(|(bytes, _)| *bytes)).map(|(_, c)| *c)
+        }
+    };
+    let (layout, mut estimate) = chosen.ok_or_else(|| CircuitError::BadLayout("no layout fits".into()))?;
     // Lanes are balanced greedily; the real height decides k.
     estimate.k = ModelCircuit::for_keygen(model.clone(), layout)?.min_k();
     Ok((layout, estimate))
@@ -79,8 +133,21 @@ pub fn plan(model: &Arc<QuantModel>, public_input: bool) -> Result<(LayoutParams
 /// Every layout the planner considers for `model`, cheapest first under the cost model: what
 /// the cost model is fitted against (measure the first few, compare with their estimates).
 pub fn candidates(model: &Arc<QuantModel>, public_input: bool) -> Result<Vec<(LayoutParams, Estimate)>, CircuitError> {
+    candidates_for(model, public_input, Objective::ProveTime)
+}
+
+fn candidates_for(
+    model: &Arc<QuantModel>,
+    public_input: bool,
+    objective: Objective,
+) -> Result<Vec<(LayoutParams, Estimate)>, CircuitError> {
+    // Wider limbs mean fewer limb lookups (smaller proofs) but a taller range table.
+    let limb_widths: &[u32] = match objective {
+        Objective::ProveTime => &[4, 6, 8],
+        Objective::ProofSize => &[4, 6, 8, 10, 12],
+    };
     let mut all: Vec<(LayoutParams, Estimate)> = Vec::new();
-    for limb_bits in [4, 6, 8] {
+    for &limb_bits in limb_widths {
         for width in [1, 2, 4, 8, 16, 32] {
             for outputs in [1, 2, 4, 8, 16] {
                 // One lane of each chip in use tells the rows of each chip at this packing.
@@ -101,7 +168,11 @@ pub fn candidates(model: &Arc<QuantModel>, public_input: bool) -> Result<Vec<(La
                 let needs = circuit.column_needs();
                 let floor = rows.input.max(rows.instance).max(rows.table) + BLINDING_ROWS;
                 let k_min = floor.next_power_of_two().trailing_zeros().max(4);
-                for k in k_min..k_min + 6 {
+                let k_max = match objective {
+                    Objective::ProveTime => k_min + 6,
+                    Objective::ProofSize => (k_min + 6).max(21),
+                };
+                for k in k_min..k_max {
                     let usable = (1usize << k) - BLINDING_ROWS;
                     let lanes = |r: usize| r.div_ceil(usable);
                     let layout = LayoutParams {

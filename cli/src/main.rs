@@ -64,6 +64,10 @@ enum Command {
         private_input: bool,
         #[command(flatten)]
         bits: commands::BitArgs,
+        /// Layout profile: `prove` (fastest proof) or `proof` (proofs of at most 3,072 B, for
+        /// on-chain and browser buyers; the fastest such layout).
+        #[arg(long, value_enum, default_value_t = OptimizeArg::Prove)]
+        optimize: OptimizeArg,
         #[arg(short, long)]
         output: PathBuf,
     },
@@ -121,6 +125,9 @@ enum Command {
         /// Also write the rows as JSON.
         #[arg(long)]
         json: Option<PathBuf>,
+        /// Layout profile (see `compile --optimize`).
+        #[arg(long, value_enum, default_value_t = OptimizeArg::Prove)]
+        optimize: OptimizeArg,
         /// Measure this one model in this process (used by the parent run).
         #[arg(long, hide = true)]
         only: Option<String>,
@@ -167,6 +174,22 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+}
+
+/// `--optimize` values.
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum OptimizeArg {
+    Prove,
+    Proof,
+}
+
+impl From<OptimizeArg> for zkinfer_circuits::planner::Objective {
+    fn from(o: OptimizeArg) -> Self {
+        match o {
+            OptimizeArg::Prove => Self::ProveTime,
+            OptimizeArg::Proof => Self::ProofSize,
+        }
+    }
 }
 
 /// `study --family` values.
@@ -236,8 +259,8 @@ fn main() -> anyhow::Result<()> {
             commands::quantize::run(&model, &calibration, &output, bits)
         }
         Command::Run { model, input, json } => commands::run::run(&model, &input, json),
-        Command::Compile { model, calibration, srs, private_input, bits, output } => {
-            commands::compile::run(&model, &calibration, srs.as_deref(), private_input, bits, &output)
+        Command::Compile { model, calibration, srs, private_input, bits, optimize, output } => {
+            commands::compile::run(&model, &calibration, srs.as_deref(), private_input, bits, optimize.into(), &output)
         }
         Command::Prove { dir, input, output, binary, device } => {
             commands::prove::run(&dir, &input, &output, binary, device.into())
@@ -257,9 +280,11 @@ fn main() -> anyhow::Result<()> {
         Command::Bench { models, repeat, layouts: Some(n), .. } => {
             models.iter().try_for_each(|m| commands::layouts::run(m, n, repeat))
         }
-        Command::Bench { only: Some(model), repeat, .. } => commands::bench::run_one(&model, repeat),
-        Command::Bench { models, repeat, json, only: None, .. } => {
-            commands::bench::run(&models, repeat, json.as_deref())
+        Command::Bench { only: Some(model), repeat, optimize, .. } => {
+            commands::bench::run_one(&model, repeat, optimize.into())
+        }
+        Command::Bench { models, repeat, json, optimize, only: None, .. } => {
+            commands::bench::run(&models, repeat, optimize.into(), json.as_deref())
         }
         Command::Synth { family, seed, output } => commands::synth::run(family.into(), seed, &output),
         Command::Accuracy { model, dataset, json } => commands::accuracy::run(&model, &dataset, json),

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use zkinfer_circuits::model::ModelCircuit;
-use zkinfer_circuits::planner::plan;
+use zkinfer_circuits::planner::{plan_for, Objective};
 use zkinfer_prover::{
     insecure_test_srs, prove, read_srs, setup, Device, ProveTimings, ProverKey, RoutedParams, SelectedMsm,
 };
@@ -40,7 +40,7 @@ pub struct Calibration {
     pub labels: Vec<usize>,
 }
 
-/// Quantizes `onnx`, plans its circuit, and generates keys from `srs` (a halo2 params file) or,
+/// Quantizes `onnx`, plans its circuit for `objective`, and generates keys from `srs` (a halo2 params file) or,
 /// without one, from an insecure test SRS.
 pub fn compile(
     onnx: &[u8],
@@ -48,13 +48,14 @@ pub fn compile(
     calibration: &Calibration,
     config: QuantConfig,
     public_input: bool,
+    objective: Objective,
     srs: Option<&Path>,
 ) -> anyhow::Result<Artifacts> {
     let (compiled, _) = step(&format!("import, calibrate ({} samples), quantize", calibration.samples.len()), || {
         Ok(compile_onnx(onnx, name, &calibration.samples, config)?)
     })?;
     let model = Arc::new(compiled.quant.clone());
-    let ((layout, _), _) = step("plan the circuit layout", || Ok(plan(&model, public_input)?))?;
+    let ((layout, _), _) = step("plan the circuit layout", || Ok(plan_for(&model, public_input, objective)?))?;
     let circuit = ModelCircuit::for_keygen(model.clone(), layout)?;
     let (k, rows) = (circuit.min_k(), circuit.rows());
     let (srs, kind) = match srs {

@@ -170,3 +170,27 @@ fn verifier_key_corruption_never_panics() {
     }
     assert!(VerifierKey::from_bytes(&bytes[..bytes.len() / 2]).is_err());
 }
+
+#[test]
+fn proof_size_profile_keeps_proofs_within_budget_and_the_estimate_is_an_upper_bound() {
+    use zkinfer_circuits::planner::{plan_for, proof_bytes, Objective, PROOF_BYTES_BUDGET};
+    for name in ["digits-mlp", "digits-cnn"] {
+        let (model, input) = shipped(name);
+        for objective in [Objective::ProveTime, Objective::ProofSize] {
+            let layout = plan_for(&model, true, objective).unwrap().0;
+            let k = circuit_k(model.clone(), layout).unwrap();
+            let (key, params) = setup(&insecure_test_srs(k, 42), SmallScalarMsm, model.clone(), layout).unwrap();
+            let bundle = prove_once(&model, &input, &key, &params);
+            let vk = VerifierKey::from_bytes(&key.verifier.to_bytes()).unwrap();
+            assert!(verify(&bundle, &vk, &vk.model_id()).is_ok(), "{name} {objective:?}");
+            let (estimate, actual) = (proof_bytes(&layout), bundle.proof.len());
+            assert!(
+                actual <= estimate && estimate <= actual + actual / 10,
+                "{name} {objective:?}: {actual} vs {estimate}"
+            );
+            if objective == Objective::ProofSize {
+                assert!(actual <= PROOF_BYTES_BUDGET, "{name}: {actual} B");
+            }
+        }
+    }
+}

@@ -5,6 +5,7 @@ use std::process::Command;
 use std::time::Instant;
 
 use serde::{Deserialize, Serialize};
+use zkinfer_circuits::planner::Objective;
 use zkinfer_quant_models::onnx::{synth_inputs, synth_onnx, SynthSpec, TractModel};
 use zkinfer_quant_models::QuantConfig;
 use zkinfer_verifier::{verify, VerifierKey};
@@ -105,9 +106,9 @@ fn peak_rss_mib() -> Option<f64> {
 }
 
 /// Measures one model in this process and prints the result line the parent reads.
-pub fn run_one(name: &str, repeat: usize) -> anyhow::Result<()> {
+pub fn run_one(name: &str, repeat: usize, objective: Objective) -> anyhow::Result<()> {
     let ex = case(name)?;
-    let art = compile(&ex.onnx, &ex.name, &ex.calibration, QuantConfig::default(), true, None)?;
+    let art = compile(&ex.onnx, &ex.name, &ex.calibration, QuantConfig::default(), true, objective, None)?;
     let stats = art.compiled.float.stats();
     let shapes: Vec<Vec<usize>> = art.key.spec().inputs.iter().map(|t| t.shape.clone()).collect();
     let tract = TractModel::load(&ex.onnx, &shapes)?;
@@ -155,9 +156,12 @@ pub fn run_one(name: &str, repeat: usize) -> anyhow::Result<()> {
 }
 
 /// Measures `name` in a child process of this executable, so that its peak RSS is its own.
-pub fn measure(name: &str, repeat: usize) -> anyhow::Result<BenchRow> {
+pub fn measure(name: &str, repeat: usize, objective: Objective) -> anyhow::Result<BenchRow> {
     let exe = std::env::current_exe()?;
-    let out = Command::new(&exe).args(["bench", "--only", name, "--repeat", &repeat.to_string()]).output()?;
+    let optimize = if objective == Objective::ProofSize { "proof" } else { "prove" };
+    let out = Command::new(&exe)
+        .args(["bench", "--only", name, "--repeat", &repeat.to_string(), "--optimize", optimize])
+        .output()?;
     let text = String::from_utf8_lossy(&out.stdout);
     let Some(line) = text.lines().find_map(|l| l.strip_prefix(RESULT_PREFIX)) else {
         anyhow::bail!("bench of {name} failed:\n{}", String::from_utf8_lossy(&out.stderr));
@@ -166,7 +170,12 @@ pub fn measure(name: &str, repeat: usize) -> anyhow::Result<BenchRow> {
 }
 
 /// Runs each model in a child process and prints the table.
-pub fn run(models: &[String], repeat: usize, json: Option<&std::path::Path>) -> anyhow::Result<()> {
+pub fn run(
+    models: &[String],
+    repeat: usize,
+    objective: Objective,
+    json: Option<&std::path::Path>,
+) -> anyhow::Result<()> {
     let all: Vec<String> = names().map(String::from).chain([BIG_MLP.to_string()]).collect();
     let models = if models.is_empty() { &all[..] } else { models };
     println!(
@@ -187,7 +196,7 @@ pub fn run(models: &[String], repeat: usize, json: Option<&std::path::Path>) -> 
     );
     let mut rows = Vec::new();
     for m in models {
-        let r = measure(m, repeat)?;
+        let r = measure(m, repeat, objective)?;
         println!(
             "{:<22} {:>9} {:>3} {:>7} {:>5} {:>5} {:>4} {:>8.2} {:>8.3} {:>9.1} {:>7} {:>10} {:>8.0}",
             r.model,

@@ -2,6 +2,7 @@
 
 use std::path::Path;
 
+use zkinfer_circuits::planner::Objective;
 use zkinfer_quant_models::io::{read_calibration, read_labelled};
 
 use super::BitArgs;
@@ -14,6 +15,7 @@ pub fn run(
     srs: Option<&Path>,
     private_input: bool,
     bits: BitArgs,
+    objective: Objective,
     output: &Path,
 ) -> anyhow::Result<()> {
     let onnx = read(model)?;
@@ -22,7 +24,7 @@ pub fn run(
         Err(_) => Calibration { samples: read_calibration(calibration)?, labels: Vec::new() },
     };
     let name = model.file_stem().and_then(|s| s.to_str()).unwrap_or("model");
-    let mut artifacts = compile(&onnx, name, &calibration, bits.into(), !private_input, srs)?;
+    let mut artifacts = compile(&onnx, name, &calibration, bits.into(), !private_input, objective, srs)?;
     artifacts.save(output)?;
     let card = &artifacts.card;
     println!("\nmodel id   {}", card.model_id);

@@ -1,6 +1,7 @@
 //! `zkinfer demo`: the whole flow on the shipped digits CNN and a shipped test image — compile,
 //! prove, verify, and a tampered result rejected — with a line per step and its time.
 
+use zkinfer_circuits::planner::Objective;
 use zkinfer_quant_models::QuantConfig;
 use zkinfer_verifier::{verify, ProofBundle, VerifierKey};
 
@@ -16,7 +17,8 @@ pub fn run() -> anyhow::Result<()> {
     println!("zkinfer demo: digits CNN (conv 3x3x8 -> ReLU -> avgpool 2x2 -> dense 10)\n");
     let ex = example("digits-cnn")?;
     // Model owner: compile once.
-    let artifacts = compile(&ex.onnx, &ex.name, &ex.calibration, QuantConfig::default(), true, None)?;
+    let artifacts =
+        compile(&ex.onnx, &ex.name, &ex.calibration, QuantConfig::default(), true, Objective::ProveTime, None)?;
     let vk_bytes = artifacts.key.verifier.to_bytes();
     let model_id = artifacts.key.verifier.model_id();
     let loaded = Loaded { compiled: artifacts.compiled, key: artifacts.key, params: artifacts.params };

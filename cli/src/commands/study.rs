@@ -6,6 +6,7 @@ use std::fmt::Write as _;
 use std::path::Path;
 
 use plotters::prelude::*;
+use zkinfer_circuits::planner::Objective;
 use zkinfer_quant_models::onnx::SynthSpec;
 
 use super::bench::{measure, synthetic_name, BenchRow};
@@ -139,7 +140,7 @@ pub fn run(family: Family, sizes: &[usize], repeat: usize, dir: &Path) -> anyhow
     for &size in sizes {
         let name = synthetic_name(&family.spec(size));
         eprintln!("study: {name} …");
-        let row = measure(&name, repeat)?;
+        let row = measure(&name, repeat, Objective::ProveTime)?;
         println!("{}", csv_row(&row));
         writeln!(csv, "{}", csv_row(&row))?;
         // Written after every size: a long study interrupted keeps what it measured.
