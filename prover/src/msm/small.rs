@@ -3,8 +3,8 @@
 //! bits, while the stock MSM always walks all 254 bits. Each scalar is read once as a signed
 //! 64-bit magnitude (negative values negate their base instead), windows cover only the bits
 //! actually present, and the few full-width scalars of a column (halo2's blinding rows) go
-//! to the stock MSM. Columns that are mostly full width (quotient pieces, grand products) go to
-//! the stock MSM whole.
+//! to the stock MSM. Columns that are nearly all full width (quotient pieces, grand products) go
+//! to the stock MSM whole.
 
 use halo2_proofs::arithmetic::best_multiexp;
 use halo2_proofs::halo2curves::bn256::{Fr, G1Affine, G1};
@@ -42,7 +42,9 @@ pub fn small_scalar_msm(scalars: &[Fr], bases: &[G1Affine]) -> G1 {
     let chunk = n.div_ceil(rayon::current_num_threads()).max(MIN_CHUNK);
     let digits: Vec<Option<(u64, bool)>> = scalars[..n].par_iter().map(signed_u64).collect();
     let wide = digits.iter().filter(|d| d.is_none()).count();
-    if wide * 4 > n {
+    // Permuted lookup columns are half full-width (compressed tuples), half zero or small:
+    // only a nearly all-wide column (grand products, quotient pieces) goes to the stock MSM whole.
+    if wide * 10 > n * 9 {
         return best_multiexp(&scalars[..n], &bases[..n]);
     }
     let small = digits
@@ -152,6 +154,10 @@ mod tests {
             (
                 "small with a few wide (blinding rows)",
                 (0..n).map(|i| if i + 6 >= n { Fr::random(&mut rng) } else { Fr::from(i as u64 % 300) }).collect(),
+            ),
+            (
+                "half full width, half small (permuted lookup columns)",
+                (0..n).map(|i| if i % 2 == 0 { Fr::random(&mut rng) } else { -Fr::from(i as u64) }).collect(),
             ),
             (
                 "mixed 2^24 and 2^-24",
