@@ -117,12 +117,13 @@ pub fn plan_for(
     let all = candidates_for(model, public_input, objective)?;
     let chosen = match objective {
         Objective::ProveTime => all.into_iter().next(),
-        Objective::ProofSize => {
-            let sized: Vec<_> = all.into_iter().map(|c| (proof_bytes(&c.0), c)).collect();
-            let fits = sized.iter().find(|(bytes, _)| *bytes <= PROOF_BYTES_BUDGET);
-            // Candidates are cheapest first, so `min_by_key` keeps the cheapest of equal sizes.
-            fits.or_else(|| sized.iter().min_by_key(|(bytes, _)| *bytes)).map(|(_, c)| *c)
-        }
+        // Candidates are cheapest first: the first that fits is the fastest within the budget,
+        // and `min_by_key` keeps the cheapest of equally small proofs.
+        Objective::ProofSize => all
+            .iter()
+            .find(|c| proof_bytes(&c.0) <= PROOF_BYTES_BUDGET)
+            .or_else(|| all.iter().min_by_key(|c| proof_bytes(&c.0)))
+            .copied(),
     };
     let (layout, mut estimate) = chosen.ok_or_else(|| CircuitError::BadLayout("no layout fits".into()))?;
     // Lanes are balanced greedily; the real height decides k.

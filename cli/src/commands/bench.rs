@@ -21,6 +21,9 @@ const BIG_MLP: &str = "mlp-64-1024-1024-10";
 pub fn synthetic(name: &str) -> Option<SynthSpec> {
     let (family, rest) = name.split_once('-')?;
     let n: Vec<usize> = rest.split('-').map(str::parse).collect::<Result<_, _>>().ok()?;
+    if n.contains(&0) {
+        return None;
+    }
     let (&last, middle) = n.split_last()?;
     match family {
         "mlp" if n.len() >= 3 && middle[1..].iter().all(|&h| h == middle[1]) => {
@@ -219,4 +222,22 @@ pub fn run(
         crate::model_dir::write_atomic(path, serde_json::to_string_pretty(&rows)?.as_bytes())?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn synthetic_names_round_trip_and_reject_nonsense() {
+        for name in ["mlp-64-1024-1024-10", "mlp-8-3-2", "cnn-16-1-8-8-10", "cnn-28-1-4-10"] {
+            let spec = synthetic(name).unwrap_or_else(|| panic!("{name}"));
+            assert_eq!(synthetic_name(&spec), name);
+        }
+        for name in
+            ["mlp-64-10", "mlp-64-32-16-10", "mlp-0-4-4-10", "cnn-16-10", "rnn-1-2-3", "mlp", "mlp-a-b-c", "digits-cnn"]
+        {
+            assert!(synthetic(name).is_none(), "{name}");
+        }
+    }
 }
