@@ -60,10 +60,9 @@ def ensure_tools(work):
 
 # ---- EZKL steps, each run in its own child process (`--ezkl-step`) ----
 
-def ezkl_step(step, onnx_in, data, out):
+def ezkl_step(step, onnx_file, data, out):
     import ezkl
 
-    onnx = onnx_in
     out = Path(out)
     p = {k: str(out / k) for k in ["settings.json", "model.compiled", "kzg.srs", "vk.key", "pk.key",
                                    "witness.json", "proof.json"]}
@@ -72,7 +71,7 @@ def ezkl_step(step, onnx_in, data, out):
         # EZKL cannot resolve an unnamed batch dimension: both tools get a copy with batch 1.
         import onnx
 
-        model = onnx.load(onnx_path := onnx_in)
+        model = onnx.load(onnx_file)
         for value in list(model.graph.input) + list(model.graph.output):
             dims = value.type.tensor_type.shape.dim
             if dims and not dims[0].HasField("dim_value"):
@@ -91,16 +90,16 @@ def ezkl_step(step, onnx_in, data, out):
                 if name not in attrs and not (name == "dilations" and node.op_type == "AveragePool"):
                     node.attribute.append(onnx.helper.make_attribute(name, value))
         onnx.save(model, str(out / "model.onnx"))
-        result = {"onnx": str(out / "model.onnx"), "from": onnx_path}
+        result = {"onnx": str(out / "model.onnx"), "from": onnx_file}
     elif step == "setup":
         args = ezkl.PyRunArgs()
         # The same guarantees as zkinfer's default: public input and output, weights fixed in the key.
         args.input_visibility = "public"
         args.output_visibility = "public"
         args.param_visibility = "fixed"
-        assert ezkl.gen_settings(onnx, p["settings.json"], py_run_args=args)
-        assert ezkl.calibrate_settings(data, onnx, p["settings.json"], "resources")
-        assert ezkl.compile_circuit(onnx, p["model.compiled"], p["settings.json"])
+        assert ezkl.gen_settings(onnx_file, p["settings.json"], py_run_args=args)
+        assert ezkl.calibrate_settings(data, onnx_file, p["settings.json"], "resources")
+        assert ezkl.compile_circuit(onnx_file, p["model.compiled"], p["settings.json"])
         logrows = json.load(open(p["settings.json"]))["run_args"]["logrows"]
         ezkl.gen_srs(p["kzg.srs"], logrows)
         t_setup = time.perf_counter()
@@ -153,7 +152,7 @@ def bench_model(name, repeat, work, python):
     zk = str(zkinfer_bin())
     print(f"{name}: setup", file=sys.stderr)
     z_setup, z_setup_rss, _ = child([zk, "compile", str(onnx), "--calibration", str(cal), "-o", str(zdir)])
-    e_wall, e_setup_rss, out = child([str(python), __file__, "--ezkl-step", "setup", str(onnx), str(data), str(edir)])
+    _, e_setup_rss, out = child([str(python), __file__, "--ezkl-step", "setup", str(onnx), str(data), str(edir)])
     e_setup = result_of(out)
     z_prove, e_prove, z_verify, e_verify, z_rss, e_rss = [], [], [], [], [], []
     for i in range(repeat):
