@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use zkinfer_circuits::planner::candidates;
-use zkinfer_prover::{insecure_test_srs, prove, setup, SelectedMsm};
+use zkinfer_prover::{circuit_k, insecure_test_srs, prove, setup, SelectedMsm};
 use zkinfer_quant_models::compile::compile_onnx;
 use zkinfer_quant_models::infer::run_float_inputs;
 use zkinfer_quant_models::QuantConfig;
@@ -24,8 +24,8 @@ pub fn run(name: &str, count: usize, repeat: usize) -> anyhow::Result<()> {
         "#", "modelled", "k", "adv", "fix", "lkp", "prove s"
     );
     for (i, (layout, estimate)) in candidates(&model, true)?.into_iter().take(count).enumerate() {
-        let (key, params) =
-            setup(&insecure_test_srs(estimate.k + 1, 1), SelectedMsm::default(), model.clone(), layout)?;
+        let k = circuit_k(model.clone(), layout)?;
+        let (key, params) = setup(&insecure_test_srs(k, 1), SelectedMsm::default(), model.clone(), layout)?;
         let cs = key.pk.get_vk().cs();
         let times: Vec<f64> = (0..repeat.max(1))
             .map(|_| {

@@ -31,30 +31,33 @@ impl Family {
     }
 }
 
-const CSV_HEADER: &str = "model,params,macs,nonlinear,k,rows,advice,fixed,lookups,setup_s,prove_s,verify_ms,\
-proof_bytes,pk_bytes,peak_rss_mib,float_infer_ms,overhead";
+/// The CSV's columns: header name and the cell of a row, so the two cannot drift apart.
+const CSV_COLUMNS: [(&str, fn(&BenchRow) -> String); 17] = [
+    ("model", |r| r.model.clone()),
+    ("params", |r| r.parameters.to_string()),
+    ("macs", |r| r.macs.to_string()),
+    ("nonlinear", |r| r.nonlinear_elements.to_string()),
+    ("k", |r| r.k.to_string()),
+    ("rows", |r| r.rows.to_string()),
+    ("advice", |r| r.advice.to_string()),
+    ("fixed", |r| r.fixed.to_string()),
+    ("lookups", |r| r.lookups.to_string()),
+    ("setup_s", |r| format!("{:.4}", r.setup_s)),
+    ("prove_s", |r| format!("{:.4}", r.prove_s)),
+    ("verify_ms", |r| format!("{:.3}", r.verify_ms)),
+    ("proof_bytes", |r| r.proof_bytes.to_string()),
+    ("pk_bytes", |r| r.pk_bytes.to_string()),
+    ("peak_rss_mib", |r| format!("{:.1}", r.peak_rss_mib.unwrap_or(f64::NAN))),
+    ("float_infer_ms", |r| format!("{:.4}", r.float_infer_ms)),
+    ("overhead", |r| format!("{:.0}", r.overhead())),
+];
+
+fn csv_header() -> String {
+    CSV_COLUMNS.map(|(name, _)| name).join(",")
+}
 
 fn csv_row(r: &BenchRow) -> String {
-    format!(
-        "{},{},{},{},{},{},{},{},{},{:.4},{:.4},{:.3},{},{},{:.1},{:.4},{:.0}",
-        r.model,
-        r.parameters,
-        r.macs,
-        r.nonlinear_elements,
-        r.k,
-        r.rows,
-        r.advice,
-        r.fixed,
-        r.lookups,
-        r.setup_s,
-        r.prove_s,
-        r.verify_ms,
-        r.proof_bytes,
-        r.pk_bytes,
-        r.peak_rss_mib.unwrap_or(f64::NAN),
-        r.float_infer_ms,
-        r.overhead()
-    )
+    CSV_COLUMNS.map(|(_, cell)| cell(r)).join(",")
 }
 
 /// Least-squares slope of `ln y` against `ln x`: the exponent of the power law through the points.
@@ -136,7 +139,7 @@ pub fn run(family: Family, sizes: &[usize], repeat: usize, dir: &Path) -> anyhow
     }
     std::fs::create_dir_all(dir).map_err(|e| anyhow::anyhow!("creating {}: {e}", dir.display()))?;
     let mut rows = Vec::new();
-    let mut csv = format!("{CSV_HEADER}\n");
+    let mut csv = format!("{}\n", csv_header());
     for &size in sizes {
         let name = synthetic_name(&family.spec(size));
         eprintln!("study: {name} …");
