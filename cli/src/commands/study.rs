@@ -31,8 +31,11 @@ impl Family {
     }
 }
 
-/// The CSV's columns: header name and the cell of a row, so the two cannot drift apart.
-const CSV_COLUMNS: [(&str, fn(&BenchRow) -> String); 17] = [
+/// A CSV column: its header name and how a row's cell is written.
+type CsvColumn = (&'static str, fn(&BenchRow) -> String);
+
+/// The CSV's columns, so the header and the cells cannot drift apart.
+const CSV_COLUMNS: [CsvColumn; 17] = [
     ("model", |r| r.model.clone()),
     ("params", |r| r.parameters.to_string()),
     ("macs", |r| r.macs.to_string()),
