@@ -22,6 +22,9 @@ pub enum ProofError {
     /// The verifier rejected the key just generated (a bug, reported rather than hidden).
     #[error("verifier key: {0}")]
     VerifierKey(#[from] Rejection),
+    /// zkinfer's prover loop could not prove (unsatisfied constraints, unsupported circuit).
+    #[error("proving failed: {0}")]
+    Engine(String),
     /// `--device cuda` was asked for and no CUDA device could be used.
     #[error("{0}")]
     Device(String),

@@ -5,7 +5,7 @@
 //! little-endian `u64` length and the bincode circuit spec, the verifier's SRS points, then the
 //! halo2 proving key in raw (uncompressed, fast to load) form.
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use bincode::Options;
 use halo2_proofs::halo2curves::bn256::{Bn256, G1Affine};
@@ -18,6 +18,7 @@ use zkinfer_circuits::model::{LayoutParams, ModelCircuit};
 use zkinfer_quant_models::QuantModel;
 use zkinfer_verifier::{CircuitSpec, VerifierKey, VerifierSrs};
 
+use crate::engine::KeyCosets;
 use crate::error::ProofError;
 use crate::msm::MsmBackend;
 use crate::scheme::RoutedParams;
@@ -31,6 +32,8 @@ pub const PK_VERSION: u16 = 2;
 pub struct ProverKey {
     pub pk: ProvingKey<G1Affine>,
     pub verifier: VerifierKey,
+    /// The key's polynomials on the extended coset, computed at the first proof and reused.
+    cosets: OnceLock<KeyCosets>,
 }
 
 /// The `k` (log2 of the rows) of `model`'s circuit with `layout`: the SRS must hold `2^k` points.
@@ -61,7 +64,7 @@ pub fn setup<M: MsmBackend + Default + 'static>(
     let pk = keygen_pk(&params, vk, &circuit).map_err(ProofError::Keygen)?;
     let spec = circuit_spec(&model, layout, k);
     let verifier = VerifierKey::new(spec, VerifierSrs::from_params(params.inner()), pk.get_vk().clone())?;
-    Ok((ProverKey { pk, verifier }, params))
+    Ok((ProverKey { pk, verifier, cosets: OnceLock::new() }, params))
 }
 
 fn codec() -> impl Options {
@@ -72,6 +75,11 @@ impl ProverKey {
     /// The circuit's spec (layout, `k`, public tensors).
     pub fn spec(&self) -> &CircuitSpec {
         &self.verifier.spec
+    }
+
+    /// The key's fixed polynomials on the extended coset (computed on first use).
+    pub fn cosets(&self) -> &KeyCosets {
+        self.cosets.get_or_init(|| KeyCosets::new(&self.pk))
     }
 
     /// The proving-key file's bytes.
@@ -112,6 +120,6 @@ impl ProverKey {
             ProvingKey::<G1Affine>::read::<_, ModelCircuit>(&mut &pk_bytes[..], SerdeFormat::RawBytes, spec.layout)
                 .map_err(|e| bad(format!("halo2 proving key: {e}")))?;
         let verifier = VerifierKey::new(spec, srs, pk.get_vk().clone())?;
-        Ok(ProverKey { pk, verifier })
+        Ok(ProverKey { pk, verifier, cosets: OnceLock::new() })
     }
 }

@@ -3,6 +3,7 @@
 //! SHPLONK multi-opening and a Blake2b transcript; proofs verify with halo2-axiom's stock
 //! verifier (`zkinfer_verifier::verify` wraps it).
 
+mod engine;
 mod error;
 mod keys;
 mod msm;
@@ -11,6 +12,7 @@ mod scheme;
 mod spec;
 mod srs;
 
+pub use engine::{create_proof, KeyCosets};
 pub use error::ProofError;
 pub use keys::{circuit_k, setup, ProverKey, PK_VERSION};
 pub use msm::{Basis, CpuMsm, Device, GpuMsm, MsmBackend, SelectedMsm, SmallScalarMsm};

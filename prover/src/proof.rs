@@ -4,7 +4,6 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use halo2_proofs::halo2curves::bn256::G1Affine;
-use halo2_proofs::plonk::create_proof;
 use halo2_proofs::transcript::{Blake2bWrite, Challenge255, TranscriptWriterBuffer};
 use rand_core::RngCore;
 use zkinfer_circuits::model::ModelCircuit;
@@ -12,17 +11,18 @@ use zkinfer_quant_models::infer::Trace;
 use zkinfer_quant_models::QuantModel;
 use zkinfer_verifier::{IoTensor, ProofBundle, TensorValues, BUNDLE_VERSION};
 
+use crate::engine::create_proof;
 use crate::error::ProofError;
 use crate::keys::ProverKey;
 use crate::msm::MsmBackend;
-use crate::scheme::{RoutedKzg, RoutedParams, RoutedShplonk};
+use crate::scheme::RoutedParams;
 
 /// Where the time of one proof went.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct ProveTimings {
     /// Planning the circuit from the trace (saturation and shape checks, table).
     pub witness: Duration,
-    /// halo2's `create_proof`: synthesis, commitments, quotient, openings.
+    /// The halo2 proof: synthesis, commitments, quotient, openings.
     pub proof: Duration,
 }
 
@@ -50,15 +50,7 @@ pub fn prove<M: MsmBackend + Default + 'static>(
     let witness = start.elapsed();
     let start = Instant::now();
     let mut transcript = Blake2bWrite::<_, G1Affine, Challenge255<_>>::init(vec![]);
-    create_proof::<RoutedKzg<M>, RoutedShplonk<'_>, _, _, _, _>(
-        params,
-        &key.pk,
-        &[circuit],
-        &[&[&instance]],
-        rng,
-        &mut transcript,
-    )
-    .map_err(ProofError::Prove)?;
+    create_proof(params, &key.pk, key.cosets(), &circuit, &[&instance], rng, &mut transcript)?;
     let proof = transcript.finalize();
     let timings = ProveTimings { witness, proof: start.elapsed() };
     let values = |ids: &[usize], specs: &[IoTensor]| -> Vec<TensorValues> {

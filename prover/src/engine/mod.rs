@@ -1,0 +1,332 @@
+//! zkinfer's own halo2 prover loop: the proof halo2-axiom's `create_proof` writes, in the same
+//! transcript layout (the stock `VerifierSHPLONK` checks it), built from halo2's public key
+//! getters and constraint system.
+//!
+//! What it changes: the extended-coset values of the fixed columns (the weights), of the
+//! Lagrange selectors and of the permutation are computed once per key ([`KeyCosets`]) instead
+//! of on every proof; FFTs use twiddle tables built once per size; gates are evaluated column
+//! by column; the witness is read from the circuit's synthesis without halo2's commitments.
+//! Every random value (blinding rows, the vanishing argument's random polynomial) comes from
+//! the caller's RNG, so a seeded RNG gives a reproducible proof. KZG ignores commitment blinds,
+//! so none are drawn.
+
+mod domain;
+mod expression;
+mod fft;
+mod lookup;
+mod permutation;
+mod quotient;
+mod shplonk;
+mod witness;
+
+use halo2_proofs::halo2curves::bn256::{Fr, G1Affine};
+use halo2_proofs::halo2curves::ff::Field;
+use halo2_proofs::halo2curves::group::Curve;
+use halo2_proofs::plonk::{Any, Circuit, ProvingKey};
+use halo2_proofs::poly::commitment::{Blind, Params, ParamsProver};
+use halo2_proofs::poly::{Coeff, LagrangeCoeff, Polynomial, Rotation};
+use halo2_proofs::transcript::{Challenge255, TranscriptWrite};
+use rand_core::RngCore;
+use rayon::prelude::*;
+
+use crate::error::ProofError;
+use crate::msm::MsmBackend;
+use crate::scheme::RoutedParams;
+use domain::Domains;
+use expression::View;
+use quotient::{Challenges, LookupCosets, Numerator, PermutationCosets, Selectors};
+use shplonk::Query;
+
+/// A proving key's polynomials on the extended coset: what every proof of the key reads and
+/// halo2's prover recomputes each time. Built once per key and kept with it.
+pub struct KeyCosets {
+    domains: Domains,
+    fixed: Vec<Vec<Fr>>,
+    sigmas: Vec<Vec<Fr>>,
+    l0: Vec<Fr>,
+    l_last: Vec<Fr>,
+    l_active: Vec<Fr>,
+    points: Vec<Fr>,
+}
+
+impl KeyCosets {
+    /// Computes the cosets of `pk`'s fixed columns, permutation and Lagrange selectors.
+    pub fn new(pk: &ProvingKey<G1Affine>) -> Self {
+        let domain = pk.get_vk().get_domain();
+        let domains = Domains::new(domain);
+        let fixed = domains.all_to_extended(pk.fixed_polys());
+        let sigmas = domains.all_to_extended(pk.permutation().polys());
+        let mut selectors = domains.all_to_extended(&[&pk.l0()[..], &pk.l_last()[..], &pk.l_active_row()[..]]).into_iter();
+        let mut next = || selectors.next().unwrap_or_default();
+        let (l0, l_last, l_active) = (next(), next(), next());
+        let points = std::iter::successors(Some(domain.g_coset), |p| Some(*p * domain.extended_omega))
+            .take(domains.extended)
+            .collect();
+        KeyCosets { domains, fixed, sigmas, l0, l_last, l_active, points }
+    }
+}
+
+fn squeeze<T: TranscriptWrite<G1Affine, Challenge255<G1Affine>>>(transcript: &mut T) -> Fr {
+    *transcript.squeeze_challenge_scalar::<()>()
+}
+
+fn commit_rows<M: MsmBackend + Default + 'static>(params: &RoutedParams<M>, columns: &[Vec<Fr>]) -> Vec<G1Affine> {
+    let projective: Vec<_> = columns
+        .par_iter()
+        .map(|c| params.commit_lagrange(&Polynomial::<Fr, LagrangeCoeff>::new(c.clone()), Blind::default()))
+        .collect();
+    let mut affine = vec![G1Affine::default(); projective.len()];
+    Curve::batch_normalize(&projective[..], &mut affine);
+    affine
+}
+
+fn write_points<T: TranscriptWrite<G1Affine, Challenge255<G1Affine>>>(
+    transcript: &mut T,
+    points: &[G1Affine],
+) -> Result<(), ProofError> {
+    points.iter().try_for_each(|p| transcript.write_point(*p)).map_err(|e| ProofError::Engine(e.to_string()))
+}
+
+fn horner(poly: &[Fr], x: Fr) -> Fr {
+    poly.iter().rev().fold(Fr::ZERO, |acc, c| acc * x + c)
+}
+
+/// Proves `circuit` with public `instances` under `pk` (whose cosets are `cosets`), writing the
+/// proof to `transcript`. Single-phase circuits without challenges, as zkinfer's are.
+pub fn create_proof<M, C, T>(
+    params: &RoutedParams<M>,
+    pk: &ProvingKey<G1Affine>,
+    cosets: &KeyCosets,
+    circuit: &C,
+    instances: &[&[Fr]],
+    mut rng: impl RngCore,
+    transcript: &mut T,
+) -> Result<(), ProofError>
+where
+    M: MsmBackend + Default + 'static,
+    C: Circuit<Fr>,
+    T: TranscriptWrite<G1Affine, Challenge255<G1Affine>>,
+{
+    let vk = pk.get_vk();
+    let cs = vk.cs();
+    let domain = vk.get_domain();
+    let d = &cosets.domains;
+    let n = d.n;
+    let blinding = cs.blinding_factors();
+    let usable = n - (blinding + 1);
+    let fail = |m: String| ProofError::Engine(m);
+    if cs.num_challenges() > 0 || cs.advice_column_phase().iter().any(|&p| p != 0) {
+        return Err(fail("multi-phase circuits are not supported by this prover".into()));
+    }
+    if params.n() as usize != n {
+        return Err(fail(format!("the SRS has {} points, the key's domain {n}", params.n())));
+    }
+    if instances.len() != cs.num_instance_columns() || instances.iter().any(|i| i.len() > usable) {
+        return Err(fail("instance columns do not fit the key".into()));
+    }
+
+    vk.hash_into(transcript).map_err(|e| fail(e.to_string()))?;
+    for value in instances.iter().flat_map(|i| i.iter()) {
+        transcript.common_scalar(*value).map_err(|e| fail(e.to_string()))?;
+    }
+    let instance_values: Vec<Vec<Fr>> = instances
+        .iter()
+        .map(|i| {
+            let mut column = vec![Fr::ZERO; n];
+            column[..i.len()].copy_from_slice(i);
+            column
+        })
+        .collect();
+
+    // Advice: synthesis, blinding rows, commitments.
+    let mut advice_values = witness::advice_values(cs, circuit, instances, n, usable).map_err(ProofError::Prove)?;
+    for column in &mut advice_values {
+        column[usable..].iter_mut().for_each(|v| *v = Fr::random(&mut rng));
+    }
+    write_points(transcript, &commit_rows(params, &advice_values))?;
+
+    // Lookups: permuted columns.
+    let theta = squeeze(transcript);
+    let fixed_values: Vec<Vec<Fr>> = pk.fixed_values().iter().map(|p| p.to_vec()).collect();
+    let rows_view =
+        View { fixed: &fixed_values, advice: &advice_values, instance: &instance_values, challenges: &[], scale: 1 };
+    let mut permuted = Vec::with_capacity(cs.lookups().len());
+    for argument in cs.lookups() {
+        let input = lookup::compress(argument.input_expressions(), &rows_view, n, theta);
+        let table = lookup::compress(argument.table_expressions(), &rows_view, n, theta);
+        let p = lookup::permute(input, table, usable, &mut rng)
+            .map_err(|m| fail(format!("lookup `{}`: {m}", argument.name())))?;
+        let columns = [p.permuted_input.clone(), p.permuted_table.clone()];
+        write_points(transcript, &commit_rows(params, &columns))?;
+        permuted.push(p);
+    }
+
+    // Copy constraints: grand products.
+    let beta = squeeze(transcript);
+    let gamma = squeeze(transcript);
+    let equality = cs.permutation().get_columns();
+    let column_rows = |column: &halo2_proofs::plonk::Column<Any>| -> &[Fr] {
+        match column.column_type() {
+            Any::Advice(_) => &advice_values[column.index()],
+            Any::Fixed => &fixed_values[column.index()],
+            Any::Instance => &instance_values[column.index()],
+        }
+    };
+    let chunk = cs.degree() - 2;
+    let sigma_rows: Vec<&[Fr]> = pk.permutation().permutations().iter().map(|p| &p[..]).collect();
+    let equality_rows: Vec<&[Fr]> = equality.iter().map(column_rows).collect();
+    let permutation_products =
+        permutation::products(&equality_rows, &sigma_rows, chunk, domain.get_omega(), beta, gamma, blinding, &mut rng);
+    write_points(transcript, &commit_rows(params, &permutation_products))?;
+
+    // Lookups: grand products.
+    let lookup_products: Vec<Vec<Fr>> =
+        permuted.iter().map(|p| lookup::product(p, beta, gamma, blinding, &mut rng)).collect();
+    write_points(transcript, &commit_rows(params, &lookup_products))?;
+
+    // Vanishing argument: a random polynomial to blind h(x).
+    let random_poly: Vec<Fr> = (0..n).map(|_| Fr::random(&mut rng)).collect();
+    let random_commitment =
+        params.commit(&Polynomial::<Fr, Coeff>::new(random_poly.clone()), Blind::default()).to_affine();
+    write_points(transcript, &[random_commitment])?;
+    let y = squeeze(transcript);
+
+    // Everything to coefficients, then to the extended coset.
+    let advice_polys = d.all_to_coeff(advice_values.clone());
+    let instance_polys = d.all_to_coeff(instance_values);
+    let permutation_polys = d.all_to_coeff(permutation_products);
+    let lookup_polys: Vec<[Vec<Fr>; 3]> = permuted
+        .into_iter()
+        .zip(lookup_products)
+        .map(|(p, z)| {
+            let mut c = d.all_to_coeff(vec![z, p.permuted_input, p.permuted_table]).into_iter();
+            let mut next = || c.next().unwrap_or_default();
+            [next(), next(), next()]
+        })
+        .collect();
+    let advice_cosets = d.all_to_extended(&advice_polys);
+    let instance_cosets = d.all_to_extended(&instance_polys);
+    let column_cosets = |column: &halo2_proofs::plonk::Column<Any>| -> &[Fr] {
+        match column.column_type() {
+            Any::Advice(_) => &advice_cosets[column.index()],
+            Any::Fixed => &cosets.fixed[column.index()],
+            Any::Instance => &instance_cosets[column.index()],
+        }
+    };
+    let numerator = Numerator {
+        gates: cs.gates().iter().flat_map(|g| g.polynomials()).collect(),
+        view: View {
+            fixed: &cosets.fixed,
+            advice: &advice_cosets,
+            instance: &instance_cosets,
+            challenges: &[],
+            scale: d.scale,
+        },
+        selectors: Selectors { l0: &cosets.l0, l_last: &cosets.l_last, l_active: &cosets.l_active, points: &cosets.points },
+        permutation: PermutationCosets {
+            columns: equality.iter().map(column_cosets).collect(),
+            sigmas: cosets.sigmas.iter().map(|s| &s[..]).collect(),
+            products: d.all_to_extended(&permutation_polys),
+            chunk,
+        },
+        lookups: cs
+            .lookups()
+            .iter()
+            .zip(&lookup_polys)
+            .map(|(argument, polys)| {
+                let mut c = d.all_to_extended(polys).into_iter();
+                let mut next = || c.next().unwrap_or_default();
+                LookupCosets {
+                    inputs: argument.input_expressions(),
+                    tables: argument.table_expressions(),
+                    product: next(),
+                    permuted_input: next(),
+                    permuted_table: next(),
+                }
+            })
+            .collect(),
+        challenges: Challenges { theta, beta, gamma, y },
+        blinding,
+    };
+    let values = numerator.evaluate(d.extended);
+    drop(numerator);
+    drop(advice_cosets);
+
+    // h = numerator / (X^n − 1), split into `degree − 1` pieces of n coefficients.
+    let h = domain.divide_by_vanishing_poly(Polynomial::new(values));
+    let mut h = d.extended_to_coeff(h.to_vec());
+    let pieces = domain.get_quotient_poly_degree() * n;
+    if h[pieces..].iter().any(|c| !bool::from(c.is_zero())) {
+        return Err(fail("the witness does not satisfy the circuit's constraints".into()));
+    }
+    h.truncate(pieces);
+    let h_pieces: Vec<Vec<Fr>> = h.chunks(n).map(<[Fr]>::to_vec).collect();
+    let h_commitments: Vec<G1Affine> = h_pieces
+        .par_iter()
+        .map(|p| params.commit(&Polynomial::<Fr, Coeff>::new(p.clone()), Blind::default()).to_affine())
+        .collect();
+    write_points(transcript, &h_commitments)?;
+    let x = squeeze(transcript);
+    let xn = x.pow_vartime([n as u64]);
+    let at = |r: i32| domain.rotate_omega(x, Rotation(r));
+
+    // Evaluations, in the verifier's order.
+    let fixed_polys: Vec<&[Fr]> = pk.fixed_polys().iter().map(|p| &p[..]).collect();
+    let sigma_polys: Vec<&[Fr]> = pk.permutation().polys().iter().map(|p| &p[..]).collect();
+    let mut evaluations: Vec<Query> = Vec::new();
+    evaluations.extend(
+        cs.advice_queries().iter().map(|(c, r)| Query { poly: &advice_polys[c.index()], point: at(r.0) }),
+    );
+    evaluations.extend(cs.fixed_queries().iter().map(|(c, r)| Query { poly: fixed_polys[c.index()], point: at(r.0) }));
+    evaluations.push(Query { poly: &random_poly, point: x });
+    evaluations.extend(sigma_polys.iter().map(|p| Query { poly: p, point: x }));
+    let last = -(blinding as i32 + 1);
+    for (i, z) in permutation_polys.iter().enumerate() {
+        evaluations.push(Query { poly: z, point: x });
+        evaluations.push(Query { poly: z, point: at(1) });
+        if i + 1 < permutation_polys.len() {
+            evaluations.push(Query { poly: z, point: at(last) });
+        }
+    }
+    for [z, a, s] in &lookup_polys {
+        evaluations.extend([
+            Query { poly: z, point: x },
+            Query { poly: z, point: at(1) },
+            Query { poly: a, point: x },
+            Query { poly: a, point: at(-1) },
+            Query { poly: s, point: x },
+        ]);
+    }
+    let evals: Vec<Fr> = evaluations.par_iter().map(|q| horner(q.poly, q.point)).collect();
+    for e in evals {
+        transcript.write_scalar(e).map_err(|e| fail(e.to_string()))?;
+    }
+
+    // Openings, in the verifier's order of queries.
+    let h_poly = h_pieces.iter().rev().fold(vec![Fr::ZERO; n], |acc, piece| {
+        acc.iter().zip(piece).map(|(a, p)| *a * xn + p).collect()
+    });
+    let mut openings: Vec<Query> = Vec::new();
+    openings.extend(cs.advice_queries().iter().map(|(c, r)| Query { poly: &advice_polys[c.index()], point: at(r.0) }));
+    for z in &permutation_polys {
+        openings.push(Query { poly: z, point: x });
+        openings.push(Query { poly: z, point: at(1) });
+    }
+    for z in permutation_polys.iter().rev().skip(1) {
+        openings.push(Query { poly: z, point: at(last) });
+    }
+    for [z, a, s] in &lookup_polys {
+        openings.extend([
+            Query { poly: z, point: x },
+            Query { poly: a, point: x },
+            Query { poly: s, point: x },
+            Query { poly: a, point: at(-1) },
+            Query { poly: z, point: at(1) },
+        ]);
+    }
+    openings.extend(cs.fixed_queries().iter().map(|(c, r)| Query { poly: fixed_polys[c.index()], point: at(r.0) }));
+    openings.extend(sigma_polys.iter().map(|p| Query { poly: p, point: x }));
+    openings.push(Query { poly: &h_poly, point: x });
+    openings.push(Query { poly: &random_poly, point: x });
+    shplonk::open(params, n, &openings, transcript).map_err(|e| fail(e.to_string()))
+}
