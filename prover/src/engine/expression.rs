@@ -7,11 +7,16 @@
 use halo2_proofs::halo2curves::bn256::Fr;
 use halo2_proofs::plonk::Expression;
 
+/// Borrows each column as a slice, for a [`View`].
+pub(crate) fn columns<C: std::ops::Deref<Target = [Fr]>>(columns: &[C]) -> Vec<&[Fr]> {
+    columns.iter().map(|c| &c[..]).collect()
+}
+
 /// The columns an expression reads, all of one length (the rows or the extended coset).
 pub(crate) struct View<'a> {
-    pub fixed: &'a [Vec<Fr>],
-    pub advice: &'a [Vec<Fr>],
-    pub instance: &'a [Vec<Fr>],
+    pub fixed: Vec<&'a [Fr]>,
+    pub advice: Vec<&'a [Fr]>,
+    pub instance: Vec<&'a [Fr]>,
     pub challenges: &'a [Fr],
     /// Points per row: 1 on the rows, `N / n` on the extended coset.
     pub scale: usize,
@@ -19,15 +24,15 @@ pub(crate) struct View<'a> {
 
 impl View<'_> {
     fn len(&self) -> usize {
-        self.fixed.first().or(self.advice.first()).map_or(0, Vec::len)
+        self.fixed.first().or(self.advice.first()).map_or(0, |c| c.len())
     }
 
     /// The column an expression leaf reads and its offset, or `None` for non-leaves.
     fn leaf(&self, expr: &Expression<Fr>) -> Option<(&[Fr], usize)> {
         let (column, rotation) = match expr {
-            Expression::Fixed(q) => (&self.fixed[q.column_index()], q.rotation().0),
-            Expression::Advice(q) => (&self.advice[q.column_index()], q.rotation().0),
-            Expression::Instance(q) => (&self.instance[q.column_index()], q.rotation().0),
+            Expression::Fixed(q) => (self.fixed[q.column_index()], q.rotation().0),
+            Expression::Advice(q) => (self.advice[q.column_index()], q.rotation().0),
+            Expression::Instance(q) => (self.instance[q.column_index()], q.rotation().0),
             _ => return None,
         };
         let len = column.len() as i64;

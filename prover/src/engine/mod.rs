@@ -33,7 +33,7 @@ use crate::error::ProofError;
 use crate::msm::MsmBackend;
 use crate::scheme::RoutedParams;
 use domain::Domains;
-use expression::View;
+use expression::{columns, View};
 use quotient::{Challenges, LookupCosets, Numerator, PermutationCosets, Selectors};
 use shplonk::Query;
 
@@ -147,9 +147,14 @@ where
 
     // Lookups: permuted columns.
     let theta = squeeze(transcript);
-    let fixed_values: Vec<Vec<Fr>> = pk.fixed_values().iter().map(|p| p.to_vec()).collect();
-    let rows_view =
-        View { fixed: &fixed_values, advice: &advice_values, instance: &instance_values, challenges: &[], scale: 1 };
+    let fixed_values = columns(pk.fixed_values());
+    let rows_view = View {
+        fixed: fixed_values.clone(),
+        advice: columns(&advice_values),
+        instance: columns(&instance_values),
+        challenges: &[],
+        scale: 1,
+    };
     let mut permuted = Vec::with_capacity(cs.lookups().len());
     for argument in cs.lookups() {
         let input = lookup::compress(argument.input_expressions(), &rows_view, n, theta);
@@ -168,7 +173,7 @@ where
     let column_rows = |column: &halo2_proofs::plonk::Column<Any>| -> &[Fr] {
         match column.column_type() {
             Any::Advice(_) => &advice_values[column.index()],
-            Any::Fixed => &fixed_values[column.index()],
+            Any::Fixed => fixed_values[column.index()],
             Any::Instance => &instance_values[column.index()],
         }
     };
@@ -216,9 +221,9 @@ where
     let numerator = Numerator {
         gates: cs.gates().iter().flat_map(|g| g.polynomials()).collect(),
         view: View {
-            fixed: &cosets.fixed,
-            advice: &advice_cosets,
-            instance: &instance_cosets,
+            fixed: columns(&cosets.fixed),
+            advice: columns(&advice_cosets),
+            instance: columns(&instance_cosets),
             challenges: &[],
             scale: d.scale,
         },
