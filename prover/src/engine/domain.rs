@@ -76,3 +76,33 @@ impl Domains {
         values
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use halo2_proofs::halo2curves::bn256::Fr;
+    use halo2_proofs::halo2curves::ff::Field;
+    use halo2_proofs::poly::EvaluationDomain;
+    use rand_chacha::ChaCha20Rng;
+    use rand_core::SeedableRng;
+
+    use super::Domains;
+
+    /// Our transforms give halo2's values bit for bit, for quotient degrees 2–8 (extension 1–8×).
+    #[test]
+    fn transforms_agree_with_halo2s_domain() {
+        let mut rng = ChaCha20Rng::seed_from_u64(3);
+        for (degree, k) in [(3, 1), (3, 5), (4, 6), (5, 4), (9, 3)] {
+            let domain = EvaluationDomain::<Fr>::new(degree, k);
+            let d = Domains::new(&domain);
+            let values: Vec<Fr> = (0..1 << k).map(|_| Fr::random(&mut rng)).collect();
+            let coeffs = d.to_coeff(values.clone());
+            assert_eq!(coeffs, domain.lagrange_to_coeff(domain.lagrange_from_vec(values)).to_vec());
+            let extended = d.to_extended(&coeffs);
+            let theirs = domain.coeff_to_extended(&domain.coeff_from_vec(coeffs.clone()));
+            assert_eq!(extended, theirs.to_vec());
+            let back = d.extended_to_coeff(extended);
+            assert_eq!(back[..coeffs.len()], coeffs[..]);
+            assert!(back[coeffs.len()..].iter().all(|c| bool::from(c.is_zero())));
+        }
+    }
+}

@@ -93,3 +93,47 @@ pub(crate) fn product(p: &Permuted, beta: Fr, gamma: Fr, blinding: usize, rng: &
     z.resize_with(rows, || Fr::random(&mut *rng));
     z
 }
+
+#[cfg(test)]
+mod tests {
+    use halo2_proofs::halo2curves::bn256::Fr;
+    use rand_chacha::ChaCha20Rng;
+    use rand_core::SeedableRng;
+
+    use super::permute;
+
+    fn fr(v: &[u64]) -> Vec<Fr> {
+        v.iter().map(|&v| Fr::from(v)).collect()
+    }
+
+    /// On the usable rows the permuted input is the input sorted into runs, each run starting
+    /// at a table row with the same value, and the permuted table is a permutation of the table.
+    #[test]
+    fn permuted_columns_satisfy_the_lookup_rules() {
+        let mut rng = ChaCha20Rng::seed_from_u64(1);
+        let input = fr(&[3, 1, 3, 0, 3, 2, 0, 0, 9, 9]);
+        let table = fr(&[0, 1, 2, 3, 4, 5, 6, 0, 0, 0]);
+        let usable = 8;
+        let p = permute(input.clone(), table.clone(), usable, &mut rng).unwrap();
+        let (a, s) = (&p.permuted_input[..usable], &p.permuted_table[..usable]);
+        assert_eq!(a[0], s[0]);
+        for i in 1..usable {
+            assert!(a[i] == s[i] || a[i] == a[i - 1], "row {i}");
+        }
+        let sorted = |v: &[Fr]| {
+            let mut v: Vec<[u8; 32]> = v.iter().map(halo2_proofs::halo2curves::ff::PrimeField::to_repr).collect();
+            v.sort();
+            v
+        };
+        assert_eq!(sorted(a), sorted(&input[..usable]));
+        assert_eq!(sorted(s), sorted(&table[..usable]));
+        assert_eq!(p.permuted_input.len(), input.len());
+    }
+
+    #[test]
+    fn a_value_outside_the_table_is_refused() {
+        let mut rng = ChaCha20Rng::seed_from_u64(1);
+        let err = permute(fr(&[1, 7, 1, 0]), fr(&[0, 1, 2, 3]), 4, &mut rng).err().unwrap();
+        assert!(err.contains("1 looked-up values are not in their table"), "{err}");
+    }
+}

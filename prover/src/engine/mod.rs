@@ -56,7 +56,8 @@ impl KeyCosets {
         let domains = Domains::new(domain);
         let fixed = domains.all_to_extended(pk.fixed_polys());
         let sigmas = domains.all_to_extended(pk.permutation().polys());
-        let mut selectors = domains.all_to_extended(&[&pk.l0()[..], &pk.l_last()[..], &pk.l_active_row()[..]]).into_iter();
+        let mut selectors =
+            domains.all_to_extended(&[&pk.l0()[..], &pk.l_last()[..], &pk.l_active_row()[..]]).into_iter();
         let mut next = || selectors.next().unwrap_or_default();
         let (l0, l_last, l_active) = (next(), next(), next());
         let points = std::iter::successors(Some(domain.g_coset), |p| Some(*p * domain.extended_omega))
@@ -227,7 +228,12 @@ where
             challenges: &[],
             scale: d.scale,
         },
-        selectors: Selectors { l0: &cosets.l0, l_last: &cosets.l_last, l_active: &cosets.l_active, points: &cosets.points },
+        selectors: Selectors {
+            l0: &cosets.l0,
+            l_last: &cosets.l_last,
+            l_active: &cosets.l_active,
+            points: &cosets.points,
+        },
         permutation: PermutationCosets {
             columns: equality.iter().map(column_cosets).collect(),
             sigmas: cosets.sigmas.iter().map(|s| &s[..]).collect(),
@@ -260,6 +266,9 @@ where
     // h = numerator / (X^n − 1), split into `degree − 1` pieces of n coefficients.
     let h = domain.divide_by_vanishing_poly(Polynomial::new(values));
     let mut h = d.extended_to_coeff(h.to_vec());
+    // Where the extended domain has room above the quotient's degree, a witness that breaks a
+    // constraint shows there (the numerator is not divisible); refuse rather than write a proof
+    // no verifier accepts. Without that room the verifier is the check.
     let pieces = domain.get_quotient_poly_degree() * n;
     if h[pieces..].iter().any(|c| !bool::from(c.is_zero())) {
         return Err(fail("the witness does not satisfy the circuit's constraints".into()));
@@ -279,9 +288,8 @@ where
     let fixed_polys: Vec<&[Fr]> = pk.fixed_polys().iter().map(|p| &p[..]).collect();
     let sigma_polys: Vec<&[Fr]> = pk.permutation().polys().iter().map(|p| &p[..]).collect();
     let mut evaluations: Vec<Query> = Vec::new();
-    evaluations.extend(
-        cs.advice_queries().iter().map(|(c, r)| Query { poly: &advice_polys[c.index()], point: at(r.0) }),
-    );
+    evaluations
+        .extend(cs.advice_queries().iter().map(|(c, r)| Query { poly: &advice_polys[c.index()], point: at(r.0) }));
     evaluations.extend(cs.fixed_queries().iter().map(|(c, r)| Query { poly: fixed_polys[c.index()], point: at(r.0) }));
     evaluations.push(Query { poly: &random_poly, point: x });
     evaluations.extend(sigma_polys.iter().map(|p| Query { poly: p, point: x }));
@@ -308,9 +316,10 @@ where
     }
 
     // Openings, in the verifier's order of queries.
-    let h_poly = h_pieces.iter().rev().fold(vec![Fr::ZERO; n], |acc, piece| {
-        acc.iter().zip(piece).map(|(a, p)| *a * xn + p).collect()
-    });
+    let h_poly = h_pieces
+        .iter()
+        .rev()
+        .fold(vec![Fr::ZERO; n], |acc, piece| acc.iter().zip(piece).map(|(a, p)| *a * xn + p).collect());
     let mut openings: Vec<Query> = Vec::new();
     openings.extend(cs.advice_queries().iter().map(|(c, r)| Query { poly: &advice_polys[c.index()], point: at(r.0) }));
     for z in &permutation_polys {

@@ -74,7 +74,9 @@ impl Numerator<'_> {
         let len = acc.len();
         let mask = self.selectors.points.len() - 1;
         let scale = self.view.scale;
-        let at = |column: &[Fr], i: usize, rows: isize| column[(start as isize + i as isize + rows * scale as isize) as usize & mask];
+        let at = |column: &[Fr], i: usize, rows: isize| {
+            column[(start as isize + i as isize + rows * scale as isize) as usize & mask]
+        };
         let mut c = vec![Fr::ZERO; len];
         let fold = |acc: &mut [Fr], c: &[Fr]| acc.iter_mut().zip(c).for_each(|(a, c)| *a = *a * y + c);
 
@@ -84,7 +86,8 @@ impl Numerator<'_> {
         }
 
         let s = &self.selectors;
-        let (l0, l_last, l_active) = (&s.l0[start..start + len], &s.l_last[start..start + len], &s.l_active[start..start + len]);
+        let (l0, l_last, l_active) =
+            (&s.l0[start..start + len], &s.l_last[start..start + len], &s.l_active[start..start + len]);
         let p = &self.permutation;
         if let (Some(first), Some(last)) = (p.products.first(), p.products.last()) {
             let last_row = -(self.blinding as isize + 1);

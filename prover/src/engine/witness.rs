@@ -19,17 +19,10 @@ pub(crate) fn advice_values<C: Circuit<Fr>>(
 ) -> Result<Vec<Vec<Fr>>, Error> {
     let mut meta = ConstraintSystem::default();
     let config = C::configure_with_params(&mut meta, circuit.params());
-    let mut collection = Collection {
-        advice: vec![vec![Assigned::Zero; rows]; cs.num_advice_columns()],
-        instances,
-        usable,
-    };
+    let mut collection =
+        Collection { advice: vec![vec![Assigned::Zero; rows]; cs.num_advice_columns()], instances, usable };
     C::FloorPlanner::synthesize(&mut collection, circuit, config, cs.constants().clone())?;
-    Ok(collection
-        .advice
-        .into_par_iter()
-        .map(|column| column.into_iter().map(Assigned::evaluate).collect())
-        .collect())
+    Ok(collection.advice.into_par_iter().map(|column| column.into_iter().map(Assigned::evaluate).collect()).collect())
 }
 
 struct Collection<'a> {
@@ -45,13 +38,20 @@ impl Assignment<Fr> for Collection<'_> {
 
     fn exit_region(&mut self) {}
 
-    fn enable_selector<A: FnOnce() -> AR, AR: Into<String>>(&mut self, _: A, _: &Selector, _: usize) -> Result<(), Error> {
+    fn enable_selector<A: FnOnce() -> AR, AR: Into<String>>(
+        &mut self,
+        _: A,
+        _: &Selector,
+        _: usize,
+    ) -> Result<(), Error> {
         Ok(())
     }
 
     fn query_instance(&self, column: Column<Instance>, row: usize) -> Result<Value<Fr>, Error> {
         if row >= self.usable {
-            return Err(Error::NotEnoughRowsAvailable { current_k: self.advice.first().map_or(0, |c| c.len().ilog2()) });
+            return Err(Error::NotEnoughRowsAvailable {
+                current_k: self.advice.first().map_or(0, |c| c.len().ilog2()),
+            });
         }
         self.instances
             .get(column.index())
@@ -60,7 +60,12 @@ impl Assignment<Fr> for Collection<'_> {
             .ok_or(Error::BoundsFailure)
     }
 
-    fn assign_advice<'v>(&mut self, column: Column<Advice>, row: usize, to: Value<Assigned<Fr>>) -> Value<&'v Assigned<Fr>> {
+    fn assign_advice<'v>(
+        &mut self,
+        column: Column<Advice>,
+        row: usize,
+        to: Value<Assigned<Fr>>,
+    ) -> Value<&'v Assigned<Fr>> {
         let Some(cell) = self.advice.get_mut(column.index()).and_then(|c| c.get_mut(row)) else {
             return Value::unknown();
         };
