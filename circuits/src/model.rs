@@ -604,7 +604,7 @@ impl Circuit<Fr> for ModelCircuit {
         meta.enable_equality(input);
         let instance = meta.instance_column();
         meta.enable_equality(instance);
-        ModelConfig {
+        let config = ModelConfig {
             input,
             instance,
             table,
@@ -617,7 +617,14 @@ impl Circuit<Fr> for ModelCircuit {
                 meta.enable_equality(zero);
                 zero
             }),
-        }
+        };
+        // The quotient lives on the smallest power-of-two multiple of the rows above
+        // `(degree − 1)·n`. Raising the degree to that power plus one costs no larger domain
+        // and lets each grand product of the copy constraints cover more columns (degree − 2):
+        // fewer commitments, FFTs and openings.
+        let degree = meta.degree();
+        meta.set_minimum_degree((degree - 1).next_power_of_two() + 1);
+        config
     }
 
     fn configure(meta: &mut ConstraintSystem<Fr>) -> ModelConfig {
