@@ -179,10 +179,10 @@ where
         }
     };
     let chunk = cs.degree() - 2;
-    let sigma_rows: Vec<&[Fr]> = pk.permutation().permutations().iter().map(|p| &p[..]).collect();
-    let equality_rows: Vec<&[Fr]> = equality.iter().map(column_rows).collect();
+    let equality_rows: Vec<(&[Fr], &[Fr])> =
+        equality.iter().map(column_rows).zip(pk.permutation().permutations().iter().map(|p| &p[..])).collect();
     let permutation_products =
-        permutation::products(&equality_rows, &sigma_rows, chunk, domain.get_omega(), beta, gamma, blinding, &mut rng);
+        permutation::products(&equality_rows, chunk, domain.get_omega(), beta, gamma, blinding, &mut rng);
     write_points(transcript, &commit_rows(params, &permutation_products))?;
 
     // Lookups: grand products.
