@@ -62,7 +62,7 @@ pub(crate) fn permute(
     let mut permuted_table = Vec::with_capacity(rows);
     let mut spare = spare.into_iter();
     for (value, count) in counts.into_values() {
-        permuted_input.extend(std::iter::repeat(value).take(count));
+        permuted_input.extend(std::iter::repeat_n(value, count));
         permuted_table.push(value);
         permuted_table.extend(spare.by_ref().take(count - 1));
     }
