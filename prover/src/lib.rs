@@ -17,6 +17,6 @@ pub use error::ProofError;
 pub use keys::{circuit_k, setup, ProverKey, PK_VERSION};
 pub use msm::{Basis, CpuMsm, Device, GpuMsm, MsmBackend, SelectedMsm, SmallScalarMsm};
 pub use proof::{prove, ProveTimings};
-pub use scheme::{RoutedKzg, RoutedParams, RoutedShplonk};
+pub use scheme::RoutedParams;
 pub use spec::circuit_spec;
 pub use srs::{insecure_test_srs, read_srs, write_srs, SrsSource};

@@ -1,30 +1,21 @@
-//! A KZG commitment scheme whose commitments go through an [`MsmBackend`].
+//! KZG parameters whose commitments go through an [`MsmBackend`].
 //!
-//! It wraps halo2's `ParamsKZG` and overrides only `commit` and `commit_lagrange`; the SHPLONK
-//! opening and all FFTs stay halo2's. Keys and proofs are therefore those of stock KZG: the
-//! stock `VerifierSHPLONK` checks them, and with the same RNG the proof bytes are identical.
+//! They wrap halo2's `ParamsKZG` and override only `commit` and `commit_lagrange`, so keygen
+//! (halo2's) and our prover loop commit through the chosen backend while keys and proofs stay
+//! those of stock KZG, checked by the stock `VerifierSHPLONK`.
 
 use std::fmt::Debug;
 use std::io;
-use std::marker::PhantomData;
 
 use halo2_proofs::halo2curves::bn256::{Bn256, Fr, G1Affine, G1};
 use halo2_proofs::halo2curves::serde::SerdeObject;
-use halo2_proofs::poly::commitment::{Blind, CommitmentScheme, Params, ParamsProver, Prover};
+use halo2_proofs::poly::commitment::{Blind, Params, ParamsProver};
 use halo2_proofs::poly::kzg::commitment::ParamsKZG;
 use halo2_proofs::poly::kzg::msm::MSMKZG;
-use halo2_proofs::poly::kzg::multiopen::ProverSHPLONK;
-use halo2_proofs::poly::ProverQuery;
 use halo2_proofs::poly::{Coeff, LagrangeCoeff, Polynomial};
-use halo2_proofs::transcript::{EncodedChallenge, TranscriptWrite};
 use halo2_proofs::SerdeFormat;
-use rand_core::RngCore;
 
 use crate::msm::{Basis, MsmBackend};
-
-/// KZG over BN254 with commitments computed by `M`.
-#[derive(Debug)]
-pub struct RoutedKzg<M>(PhantomData<M>);
 
 /// `ParamsKZG` plus its Lagrange points (private in halo2) and the MSM backend.
 #[derive(Clone, Debug)]
@@ -56,21 +47,6 @@ impl<M: MsmBackend> RoutedParams<M> {
     /// The MSM backend in use.
     pub fn backend(&self) -> &M {
         &self.backend
-    }
-}
-
-impl<M: MsmBackend + Default + 'static> CommitmentScheme for RoutedKzg<M> {
-    type Scalar = Fr;
-    type Curve = G1Affine;
-    type ParamsProver = RoutedParams<M>;
-    type ParamsVerifier = ParamsKZG<Bn256>;
-
-    fn new_params(k: u32) -> Self::ParamsProver {
-        RoutedParams::new(ParamsKZG::new(k), M::default())
-    }
-
-    fn read_params<R: io::Read>(reader: &mut R) -> io::Result<Self::ParamsProver> {
-        Ok(RoutedParams::new(ParamsKZG::read(reader)?, M::default()))
     }
 }
 
@@ -125,29 +101,5 @@ impl<'params, M: MsmBackend + Default + 'params> ParamsProver<'params, G1Affine>
 
     fn verifier_params(&'params self) -> &'params ParamsKZG<Bn256> {
         &self.inner
-    }
-}
-
-/// halo2's SHPLONK prover over the wrapped parameters.
-pub struct RoutedShplonk<'params>(ProverSHPLONK<'params, Bn256>);
-
-impl<'params, M: MsmBackend + Default + 'static> Prover<'params, RoutedKzg<M>> for RoutedShplonk<'params> {
-    const QUERY_INSTANCE: bool = false;
-
-    fn new(params: &'params RoutedParams<M>) -> Self {
-        RoutedShplonk(ProverSHPLONK::new(&params.inner))
-    }
-
-    fn create_proof<'com, E: EncodedChallenge<G1Affine>, T: TranscriptWrite<G1Affine, E>, R, I>(
-        &self,
-        rng: R,
-        transcript: &mut T,
-        queries: I,
-    ) -> io::Result<()>
-    where
-        I: IntoIterator<Item = ProverQuery<'com, G1Affine>> + Clone,
-        R: RngCore,
-    {
-        self.0.create_proof(rng, transcript, queries)
     }
 }
