@@ -48,6 +48,16 @@ impl<M: MsmBackend> RoutedParams<M> {
     pub fn backend(&self) -> &M {
         &self.backend
     }
+
+    /// The commitment to a column given by its row values (Lagrange basis), read in place.
+    pub fn commit_rows(&self, values: &[Fr]) -> G1 {
+        self.backend.msm(values, &self.lagrange[..values.len()], Basis::Lagrange)
+    }
+
+    /// The commitment to a polynomial given by its coefficients (monomial basis).
+    pub fn commit_coeffs(&self, coeffs: &[Fr]) -> G1 {
+        self.backend.msm(coeffs, &self.inner.get_g()[..coeffs.len()], Basis::Monomial)
+    }
 }
 
 impl<'params, M: MsmBackend + Default + 'params> Params<'params, G1Affine> for RoutedParams<M> {
@@ -72,7 +82,7 @@ impl<'params, M: MsmBackend + Default + 'params> Params<'params, G1Affine> for R
     }
 
     fn commit_lagrange(&self, poly: &Polynomial<Fr, LagrangeCoeff>, _: Blind<Fr>) -> G1 {
-        self.backend.msm(poly, &self.lagrange[..poly.len()], Basis::Lagrange)
+        self.commit_rows(poly)
     }
 
     fn write<W: io::Write>(&self, writer: &mut W) -> io::Result<()> {
@@ -92,7 +102,7 @@ impl<'params, M: MsmBackend + Default + 'params> ParamsProver<'params, G1Affine>
     }
 
     fn commit(&self, poly: &Polynomial<Fr, Coeff>, _: Blind<Fr>) -> G1 {
-        self.backend.msm(poly, &self.inner.get_g()[..poly.len()], Basis::Monomial)
+        self.commit_coeffs(poly)
     }
 
     fn get_g(&self) -> &[G1Affine] {

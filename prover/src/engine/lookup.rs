@@ -18,15 +18,28 @@ pub(crate) struct Permuted {
     pub permuted_table: Vec<Fr>,
 }
 
-/// `θ^{m-1}·e_0 + … + e_{m-1}` of `expressions` on every row of `view`.
-pub(crate) fn compress(expressions: &[Expression<Fr>], view: &View, rows: usize, theta: Fr) -> Vec<Fr> {
-    let mut acc = vec![Fr::ZERO; rows];
-    let mut values = vec![Fr::ZERO; rows];
+/// `θ^{m-1}·e_0 + … + e_{m-1}` of `expressions` at points `start .. start + out.len()` of
+/// `view`, into `out` (`tmp` is scratch of the same length).
+pub(crate) fn compress(
+    expressions: &[Expression<Fr>],
+    view: &View,
+    start: usize,
+    theta: Fr,
+    out: &mut [Fr],
+    tmp: &mut [Fr],
+) {
+    out.fill(Fr::ZERO);
     for expr in expressions {
-        evaluate(expr, view, 0, &mut values);
-        acc.iter_mut().zip(&values).for_each(|(a, v)| *a = *a * theta + v);
+        evaluate(expr, view, start, tmp);
+        out.iter_mut().zip(tmp.iter()).for_each(|(a, v)| *a = *a * theta + v);
     }
-    acc
+}
+
+/// [`compress`] on every row of `view`.
+pub(crate) fn compress_rows(expressions: &[Expression<Fr>], view: &View, rows: usize, theta: Fr) -> Vec<Fr> {
+    let mut out = vec![Fr::ZERO; rows];
+    compress(expressions, view, 0, theta, &mut out, &mut vec![Fr::ZERO; rows]);
+    out
 }
 
 /// Sorts the usable rows of the input so equal values are adjacent and puts the same value in

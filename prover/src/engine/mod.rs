@@ -23,8 +23,8 @@ use halo2_proofs::halo2curves::bn256::{Fr, G1Affine};
 use halo2_proofs::halo2curves::ff::Field;
 use halo2_proofs::halo2curves::group::Curve;
 use halo2_proofs::plonk::{Any, Circuit, ProvingKey};
-use halo2_proofs::poly::commitment::{Blind, Params, ParamsProver};
-use halo2_proofs::poly::{Coeff, LagrangeCoeff, Polynomial, Rotation};
+use halo2_proofs::poly::commitment::Params;
+use halo2_proofs::poly::{Polynomial, Rotation};
 use halo2_proofs::transcript::{Challenge255, TranscriptWrite};
 use rand_core::RngCore;
 use rayon::prelude::*;
@@ -35,7 +35,7 @@ use crate::scheme::RoutedParams;
 use domain::Domains;
 use expression::{columns, View};
 use quotient::{Challenges, LookupCosets, Numerator, PermutationCosets, Selectors};
-use shplonk::Query;
+use shplonk::{horner, Query};
 
 /// A proving key's polynomials on the extended coset: what every proof of the key reads and
 /// halo2's prover recomputes each time. Built once per key and kept with it.
@@ -71,11 +71,8 @@ fn squeeze<T: TranscriptWrite<G1Affine, Challenge255<G1Affine>>>(transcript: &mu
     *transcript.squeeze_challenge_scalar::<()>()
 }
 
-fn commit_rows<M: MsmBackend + Default + 'static>(params: &RoutedParams<M>, columns: &[Vec<Fr>]) -> Vec<G1Affine> {
-    let projective: Vec<_> = columns
-        .par_iter()
-        .map(|c| params.commit_lagrange(&Polynomial::<Fr, LagrangeCoeff>::new(c.clone()), Blind::default()))
-        .collect();
+fn commit_rows<M: MsmBackend>(params: &RoutedParams<M>, columns: &[&[Fr]]) -> Vec<G1Affine> {
+    let projective: Vec<_> = columns.par_iter().map(|c| params.commit_rows(c)).collect();
     let mut affine = vec![G1Affine::default(); projective.len()];
     Curve::batch_normalize(&projective[..], &mut affine);
     affine
@@ -86,10 +83,6 @@ fn write_points<T: TranscriptWrite<G1Affine, Challenge255<G1Affine>>>(
     points: &[G1Affine],
 ) -> Result<(), ProofError> {
     points.iter().try_for_each(|p| transcript.write_point(*p)).map_err(|e| ProofError::Engine(e.to_string()))
-}
-
-fn horner(poly: &[Fr], x: Fr) -> Fr {
-    poly.iter().rev().fold(Fr::ZERO, |acc, c| acc * x + c)
 }
 
 /// Proves `circuit` with public `instances` under `pk` (whose cosets are `cosets`), writing the
@@ -144,7 +137,7 @@ where
     for column in &mut advice_values {
         column[usable..].iter_mut().for_each(|v| *v = Fr::random(&mut rng));
     }
-    write_points(transcript, &commit_rows(params, &advice_values))?;
+    write_points(transcript, &commit_rows(params, &columns(&advice_values)))?;
 
     // Lookups: permuted columns.
     let theta = squeeze(transcript);
@@ -158,12 +151,11 @@ where
     };
     let mut permuted = Vec::with_capacity(cs.lookups().len());
     for argument in cs.lookups() {
-        let input = lookup::compress(argument.input_expressions(), &rows_view, n, theta);
-        let table = lookup::compress(argument.table_expressions(), &rows_view, n, theta);
+        let input = lookup::compress_rows(argument.input_expressions(), &rows_view, n, theta);
+        let table = lookup::compress_rows(argument.table_expressions(), &rows_view, n, theta);
         let p = lookup::permute(input, table, usable, &mut rng)
             .map_err(|m| fail(format!("lookup `{}`: {m}", argument.name())))?;
-        let columns = [p.permuted_input.clone(), p.permuted_table.clone()];
-        write_points(transcript, &commit_rows(params, &columns))?;
+        write_points(transcript, &commit_rows(params, &[&p.permuted_input, &p.permuted_table]))?;
         permuted.push(p);
     }
 
@@ -183,22 +175,20 @@ where
         equality.iter().map(column_rows).zip(pk.permutation().permutations().iter().map(|p| &p[..])).collect();
     let permutation_products =
         permutation::products(&equality_rows, chunk, domain.get_omega(), beta, gamma, blinding, &mut rng);
-    write_points(transcript, &commit_rows(params, &permutation_products))?;
+    write_points(transcript, &commit_rows(params, &columns(&permutation_products)))?;
 
     // Lookups: grand products.
     let lookup_products: Vec<Vec<Fr>> =
         permuted.iter().map(|p| lookup::product(p, beta, gamma, blinding, &mut rng)).collect();
-    write_points(transcript, &commit_rows(params, &lookup_products))?;
+    write_points(transcript, &commit_rows(params, &columns(&lookup_products)))?;
 
     // Vanishing argument: a random polynomial to blind h(x).
     let random_poly: Vec<Fr> = (0..n).map(|_| Fr::random(&mut rng)).collect();
-    let random_commitment =
-        params.commit(&Polynomial::<Fr, Coeff>::new(random_poly.clone()), Blind::default()).to_affine();
-    write_points(transcript, &[random_commitment])?;
+    write_points(transcript, &[params.commit_coeffs(&random_poly).to_affine()])?;
     let y = squeeze(transcript);
 
     // Everything to coefficients, then to the extended coset.
-    let advice_polys = d.all_to_coeff(advice_values.clone());
+    let advice_polys = d.all_to_coeff(advice_values);
     let instance_polys = d.all_to_coeff(instance_values);
     let permutation_polys = d.all_to_coeff(permutation_products);
     let lookup_polys: Vec<[Vec<Fr>; 3]> = permuted
@@ -277,7 +267,7 @@ where
     let h_pieces: Vec<Vec<Fr>> = h.chunks(n).map(<[Fr]>::to_vec).collect();
     let h_commitments: Vec<G1Affine> = h_pieces
         .par_iter()
-        .map(|p| params.commit(&Polynomial::<Fr, Coeff>::new(p.clone()), Blind::default()).to_affine())
+        .map(|p| params.commit_coeffs(p).to_affine())
         .collect();
     write_points(transcript, &h_commitments)?;
     let x = squeeze(transcript);

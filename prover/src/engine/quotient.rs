@@ -8,6 +8,7 @@ use halo2_proofs::plonk::Expression;
 use rayon::prelude::*;
 
 use super::expression::{evaluate, View};
+use super::lookup::compress;
 
 const BLOCK: usize = 256;
 
@@ -89,17 +90,21 @@ impl Numerator<'_> {
         let (l0, l_last, l_active) =
             (&s.l0[start..start + len], &s.l_last[start..start + len], &s.l_active[start..start + len]);
         let p = &self.permutation;
-        if let (Some(first), Some(last)) = (p.products.first(), p.products.last()) {
-            let last_row = -(self.blinding as isize + 1);
+        // A grand product starts at 1 and ends at 0 or 1: `l_0·(1 − z_first)`, `l_last·(z_last² − z_last)`.
+        let ends = |first: &[Fr], last: &[Fr], acc: &mut [Fr], c: &mut [Fr]| {
             for i in 0..len {
                 c[i] = (Fr::ONE - first[start + i]) * l0[i];
             }
-            fold(acc, &c);
+            fold(acc, c);
             for i in 0..len {
                 let z = last[start + i];
                 c[i] = (z.square() - z) * l_last[i];
             }
-            fold(acc, &c);
+            fold(acc, c);
+        };
+        if let (Some(first), Some(last)) = (p.products.first(), p.products.last()) {
+            let last_row = -(self.blinding as isize + 1);
+            ends(first, last, acc, &mut c);
             for pair in p.products.windows(2) {
                 for i in 0..len {
                     c[i] = (pair[1][start + i] - at(&pair[0], i, last_row)) * l0[i];
@@ -129,25 +134,10 @@ impl Numerator<'_> {
         let mut inputs = vec![Fr::ZERO; len];
         let mut tables = vec![Fr::ZERO; len];
         for lookup in &self.lookups {
-            let compress = |expressions: &[Expression<Fr>], into: &mut Vec<Fr>, tmp: &mut Vec<Fr>| {
-                into.fill(Fr::ZERO);
-                for e in expressions {
-                    evaluate(e, &self.view, start, tmp);
-                    into.iter_mut().zip(tmp.iter()).for_each(|(a, v)| *a = *a * theta + v);
-                }
-            };
-            compress(lookup.inputs, &mut inputs, &mut c);
-            compress(lookup.tables, &mut tables, &mut c);
+            compress(lookup.inputs, &self.view, start, theta, &mut inputs, &mut c);
+            compress(lookup.tables, &self.view, start, theta, &mut tables, &mut c);
             let (z, a, s) = (&lookup.product, &lookup.permuted_input, &lookup.permuted_table);
-            for i in 0..len {
-                c[i] = (Fr::ONE - z[start + i]) * l0[i];
-            }
-            fold(acc, &c);
-            for i in 0..len {
-                let z = z[start + i];
-                c[i] = (z.square() - z) * l_last[i];
-            }
-            fold(acc, &c);
+            ends(z, z, acc, &mut c);
             for i in 0..len {
                 let j = start + i;
                 let left = at(z, i, 1) * (a[j] + beta) * (s[j] + gamma);

@@ -13,10 +13,11 @@ use halo2_proofs::arithmetic::{evaluate_vanishing_polynomial, kate_division, lag
 use halo2_proofs::halo2curves::bn256::{Fr, G1Affine};
 use halo2_proofs::halo2curves::ff::Field;
 use halo2_proofs::halo2curves::group::Curve;
-use halo2_proofs::poly::commitment::{Blind, ParamsProver};
-use halo2_proofs::poly::{Coeff, Polynomial};
 use halo2_proofs::transcript::{Challenge255, TranscriptWrite};
 use rayon::prelude::*;
+
+use crate::msm::MsmBackend;
+use crate::scheme::RoutedParams;
 
 /// One opening: `poly` (coefficients) at `point`.
 #[derive(Clone, Copy)]
@@ -54,7 +55,8 @@ fn rotation_sets<'a>(queries: &[Query<'a>]) -> (Vec<Set<'a>>, Vec<Fr>) {
     (sets, all_points)
 }
 
-fn horner(poly: &[Fr], x: Fr) -> Fr {
+/// `poly(x)` from coefficients.
+pub(crate) fn horner(poly: &[Fr], x: Fr) -> Fr {
     poly.iter().rev().fold(Fr::ZERO, |acc, c| acc * x + c)
 }
 
@@ -76,9 +78,9 @@ fn scaled_sum(terms: impl Iterator<Item = Vec<Fr>>, factor: Fr, len: usize) -> V
 }
 
 /// Writes the opening proof of `queries` (their evaluations are already in the transcript).
-pub(crate) fn open<'p, P, T>(params: &'p P, n: usize, queries: &[Query], transcript: &mut T) -> io::Result<()>
+pub(crate) fn open<M, T>(params: &RoutedParams<M>, n: usize, queries: &[Query], transcript: &mut T) -> io::Result<()>
 where
-    P: ParamsProver<'p, G1Affine>,
+    M: MsmBackend,
     T: TranscriptWrite<G1Affine, Challenge255<G1Affine>>,
 {
     let y = *transcript.squeeze_challenge_scalar::<()>();
@@ -98,8 +100,7 @@ where
         .collect();
     let (quotients, interpolants): (Vec<_>, Vec<_>) = parts.into_iter().unzip();
     let h = scaled_sum(quotients.into_iter(), v, n);
-    let h_commitment = params.commit(&Polynomial::<Fr, Coeff>::new(h.clone()), Blind::default()).to_affine();
-    transcript.write_point(h_commitment)?;
+    transcript.write_point(params.commit_coeffs(&h).to_affine())?;
     let u = *transcript.squeeze_challenge_scalar::<()>();
 
     let contributions: Vec<(Vec<Fr>, Fr)> = sets
@@ -125,6 +126,5 @@ where
     let mut w = kate_division(&l, u);
     let z0_inv = z0.invert().unwrap_or(Fr::ZERO);
     w.iter_mut().for_each(|c| *c *= z0_inv);
-    let w_commitment = params.commit(&Polynomial::<Fr, Coeff>::new(w), Blind::default()).to_affine();
-    transcript.write_point(w_commitment)
+    transcript.write_point(params.commit_coeffs(&w).to_affine())
 }
