@@ -19,8 +19,10 @@ mod quotient;
 mod shplonk;
 mod witness;
 
+use std::collections::HashMap;
+
 use halo2_proofs::halo2curves::bn256::{Fr, G1Affine};
-use halo2_proofs::halo2curves::ff::Field;
+use halo2_proofs::halo2curves::ff::{Field, PrimeField};
 use halo2_proofs::halo2curves::group::Curve;
 use halo2_proofs::plonk::{Any, Circuit, ProvingKey};
 use halo2_proofs::poly::commitment::Params;
@@ -76,6 +78,15 @@ fn commit_rows<M: MsmBackend>(params: &RoutedParams<M>, columns: &[&[Fr]]) -> Ve
     let mut affine = vec![G1Affine::default(); projective.len()];
     Curve::batch_normalize(&projective[..], &mut affine);
     affine
+}
+
+/// Evaluations already computed, by polynomial (its address) and point.
+type Evaluated = HashMap<(usize, [u8; 32]), Fr>;
+
+/// The opening of `poly` at `point`, with its evaluation from `evaluated` or computed.
+fn query<'a>(evaluated: &Evaluated, poly: &'a [Fr], point: Fr) -> Query<'a> {
+    let known = evaluated.get(&(poly.as_ptr() as usize, point.to_repr())).copied();
+    Query { poly, point, eval: known.unwrap_or_else(|| horner(poly, point)) }
 }
 
 fn write_points<T: TranscriptWrite<G1Affine, Challenge255<G1Affine>>>(
@@ -265,10 +276,7 @@ where
     }
     h.truncate(pieces);
     let h_pieces: Vec<Vec<Fr>> = h.chunks(n).map(<[Fr]>::to_vec).collect();
-    let h_commitments: Vec<G1Affine> = h_pieces
-        .par_iter()
-        .map(|p| params.commit_coeffs(p).to_affine())
-        .collect();
+    let h_commitments: Vec<G1Affine> = h_pieces.par_iter().map(|p| params.commit_coeffs(p).to_affine()).collect();
     write_points(transcript, &h_commitments)?;
     let x = squeeze(transcript);
     let xn = x.pow_vartime([n as u64]);
@@ -277,33 +285,30 @@ where
     // Evaluations, in the verifier's order.
     let fixed_polys: Vec<&[Fr]> = pk.fixed_polys().iter().map(|p| &p[..]).collect();
     let sigma_polys: Vec<&[Fr]> = pk.permutation().polys().iter().map(|p| &p[..]).collect();
-    let mut evaluations: Vec<Query> = Vec::new();
-    evaluations
-        .extend(cs.advice_queries().iter().map(|(c, r)| Query { poly: &advice_polys[c.index()], point: at(r.0) }));
-    evaluations.extend(cs.fixed_queries().iter().map(|(c, r)| Query { poly: fixed_polys[c.index()], point: at(r.0) }));
-    evaluations.push(Query { poly: &random_poly, point: x });
-    evaluations.extend(sigma_polys.iter().map(|p| Query { poly: p, point: x }));
+    let mut evaluations: Vec<(&[Fr], Fr)> = Vec::new();
+    evaluations.extend(cs.advice_queries().iter().map(|(c, r)| (&advice_polys[c.index()][..], at(r.0))));
+    evaluations.extend(cs.fixed_queries().iter().map(|(c, r)| (fixed_polys[c.index()], at(r.0))));
+    evaluations.push((&random_poly, x));
+    evaluations.extend(sigma_polys.iter().map(|p| (*p, x)));
     let last = -(blinding as i32 + 1);
-    for (i, z) in permutation_polys.iter().enumerate() {
-        evaluations.push(Query { poly: z, point: x });
-        evaluations.push(Query { poly: z, point: at(1) });
+    for (i, z) in permutation_polys.iter().map(Vec::as_slice).enumerate() {
+        evaluations.push((z, x));
+        evaluations.push((z, at(1)));
         if i + 1 < permutation_polys.len() {
-            evaluations.push(Query { poly: z, point: at(last) });
+            evaluations.push((z, at(last)));
         }
     }
-    for [z, a, s] in &lookup_polys {
-        evaluations.extend([
-            Query { poly: z, point: x },
-            Query { poly: z, point: at(1) },
-            Query { poly: a, point: x },
-            Query { poly: a, point: at(-1) },
-            Query { poly: s, point: x },
-        ]);
+    for [z, a, s] in lookup_polys.iter().map(|p| p.each_ref().map(Vec::as_slice)) {
+        evaluations.extend([(z, x), (z, at(1)), (a, x), (a, at(-1)), (s, x)]);
     }
-    let evals: Vec<Fr> = evaluations.par_iter().map(|q| horner(q.poly, q.point)).collect();
-    for e in evals {
-        transcript.write_scalar(e).map_err(|e| fail(e.to_string()))?;
+    let evals: Vec<Fr> = evaluations.par_iter().map(|(poly, x)| horner(poly, *x)).collect();
+    for e in &evals {
+        transcript.write_scalar(*e).map_err(|e| fail(e.to_string()))?;
     }
+    // The openings reuse them (all but h's, which the verifier derives).
+    let evaluated: Evaluated =
+        evaluations.iter().zip(evals).map(|((poly, x), e)| ((poly.as_ptr() as usize, x.to_repr()), e)).collect();
+    let query = |poly, point| query(&evaluated, poly, point);
 
     // Openings, in the verifier's order of queries.
     let h_poly = h_pieces
@@ -311,26 +316,20 @@ where
         .rev()
         .fold(vec![Fr::ZERO; n], |acc, piece| acc.iter().zip(piece).map(|(a, p)| *a * xn + p).collect());
     let mut openings: Vec<Query> = Vec::new();
-    openings.extend(cs.advice_queries().iter().map(|(c, r)| Query { poly: &advice_polys[c.index()], point: at(r.0) }));
+    openings.extend(cs.advice_queries().iter().map(|(c, r)| query(&advice_polys[c.index()], at(r.0))));
     for z in &permutation_polys {
-        openings.push(Query { poly: z, point: x });
-        openings.push(Query { poly: z, point: at(1) });
+        openings.push(query(z, x));
+        openings.push(query(z, at(1)));
     }
     for z in permutation_polys.iter().rev().skip(1) {
-        openings.push(Query { poly: z, point: at(last) });
+        openings.push(query(z, at(last)));
     }
     for [z, a, s] in &lookup_polys {
-        openings.extend([
-            Query { poly: z, point: x },
-            Query { poly: a, point: x },
-            Query { poly: s, point: x },
-            Query { poly: a, point: at(-1) },
-            Query { poly: z, point: at(1) },
-        ]);
+        openings.extend([query(z, x), query(a, x), query(s, x), query(a, at(-1)), query(z, at(1))]);
     }
-    openings.extend(cs.fixed_queries().iter().map(|(c, r)| Query { poly: fixed_polys[c.index()], point: at(r.0) }));
-    openings.extend(sigma_polys.iter().map(|p| Query { poly: p, point: x }));
-    openings.push(Query { poly: &h_poly, point: x });
-    openings.push(Query { poly: &random_poly, point: x });
+    openings.extend(cs.fixed_queries().iter().map(|(c, r)| query(fixed_polys[c.index()], at(r.0))));
+    openings.extend(sigma_polys.iter().map(|p| query(p, x)));
+    openings.push(query(&h_poly, x));
+    openings.push(query(&random_poly, x));
     shplonk::open(params, n, &openings, transcript).map_err(|e| fail(e.to_string()))
 }

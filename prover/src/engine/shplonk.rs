@@ -19,37 +19,46 @@ use rayon::prelude::*;
 use crate::msm::MsmBackend;
 use crate::scheme::RoutedParams;
 
-/// One opening: `poly` (coefficients) at `point`.
+/// One opening: `poly` (coefficients) at `point`, where it evaluates to `eval`.
 #[derive(Clone, Copy)]
 pub(crate) struct Query<'a> {
     pub poly: &'a [Fr],
     pub point: Fr,
+    pub eval: Fr,
 }
 
+/// Polynomials opened at the same points; each polynomial's evaluations in the order of `points`.
 struct Set<'a> {
     points: Vec<Fr>,
-    polys: Vec<&'a [Fr]>,
+    polys: Vec<(&'a [Fr], Vec<Fr>)>,
 }
 
 fn rotation_sets<'a>(queries: &[Query<'a>]) -> (Vec<Set<'a>>, Vec<Fr>) {
-    let mut per_poly: Vec<(&'a [Fr], Vec<Fr>)> = Vec::new();
+    let mut per_poly: Vec<(&'a [Fr], Vec<(Fr, Fr)>)> = Vec::new();
     let mut all_points: Vec<Fr> = Vec::new();
     for q in queries {
         if !all_points.contains(&q.point) {
             all_points.push(q.point);
         }
         match per_poly.iter_mut().find(|(p, _)| std::ptr::eq(*p, q.poly)) {
-            Some((_, points)) if points.contains(&q.point) => {}
-            Some((_, points)) => points.push(q.point),
-            None => per_poly.push((q.poly, vec![q.point])),
+            Some((_, opened)) if opened.iter().any(|(x, _)| *x == q.point) => {}
+            Some((_, opened)) => opened.push((q.point, q.eval)),
+            None => per_poly.push((q.poly, vec![(q.point, q.eval)])),
         }
     }
     let mut sets: Vec<Set<'a>> = Vec::new();
-    for (poly, points) in per_poly {
-        let same = |s: &&mut Set| s.points.len() == points.len() && points.iter().all(|p| s.points.contains(p));
+    for (poly, opened) in per_poly {
+        let same = |s: &&mut Set| s.points.len() == opened.len() && opened.iter().all(|(x, _)| s.points.contains(x));
         match sets.iter_mut().find(same) {
-            Some(set) => set.polys.push(poly),
-            None => sets.push(Set { points, polys: vec![poly] }),
+            Some(set) => {
+                let evals =
+                    set.points.iter().filter_map(|x| opened.iter().find(|(y, _)| y == x).map(|o| o.1)).collect();
+                set.polys.push((poly, evals));
+            }
+            None => {
+                let (points, evals) = opened.into_iter().unzip();
+                sets.push(Set { points, polys: vec![(poly, evals)] });
+            }
         }
     }
     (sets, all_points)
@@ -60,10 +69,9 @@ pub(crate) fn horner(poly: &[Fr], x: Fr) -> Fr {
     poly.iter().rev().fold(Fr::ZERO, |acc, c| acc * x + c)
 }
 
-/// `p(X) − r(X)` where `r` interpolates `p` on `points`, and `r`'s coefficients.
-fn minus_interpolant(poly: &[Fr], points: &[Fr]) -> (Vec<Fr>, Vec<Fr>) {
-    let evals: Vec<Fr> = points.iter().map(|x| horner(poly, *x)).collect();
-    let r = lagrange_interpolate(points, &evals);
+/// `p(X) − r(X)` where `r` interpolates `p`'s `evals` on `points`, and `r`'s coefficients.
+fn minus_interpolant(poly: &[Fr], points: &[Fr], evals: &[Fr]) -> (Vec<Fr>, Vec<Fr>) {
+    let r = lagrange_interpolate(points, evals);
     let mut diff = poly.to_vec();
     diff.iter_mut().zip(&r).for_each(|(d, r)| *d -= r);
     (diff, r)
@@ -91,7 +99,8 @@ where
     let parts: Vec<(Vec<Fr>, Vec<Vec<Fr>>)> = sets
         .par_iter()
         .map(|set| {
-            let (diffs, rs): (Vec<_>, Vec<_>) = set.polys.iter().map(|p| minus_interpolant(p, &set.points)).unzip();
+            let (diffs, rs): (Vec<_>, Vec<_>) =
+                set.polys.iter().map(|(p, e)| minus_interpolant(p, &set.points, e)).unzip();
             let numerator = scaled_sum(diffs.into_iter(), y, n);
             let mut quotient = set.points.iter().fold(numerator, |acc, x| kate_division(&acc, *x));
             quotient.resize(n, Fr::ZERO);
@@ -109,7 +118,7 @@ where
         .map(|(set, rs)| {
             let outside: Vec<Fr> = all_points.iter().filter(|p| !set.points.contains(p)).copied().collect();
             let z = evaluate_vanishing_polynomial(&outside, u);
-            let terms = set.polys.iter().zip(rs).map(|(p, r)| {
+            let terms = set.polys.iter().zip(rs).map(|((p, _), r)| {
                 let mut t = p.to_vec();
                 t[0] -= horner(r, u);
                 t
