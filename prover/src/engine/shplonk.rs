@@ -33,8 +33,11 @@ struct Set<'a> {
     polys: Vec<(&'a [Fr], Vec<Fr>)>,
 }
 
+/// A point a polynomial is opened at, and its value there.
+type Opened = (Fr, Fr);
+
 fn rotation_sets<'a>(queries: &[Query<'a>]) -> (Vec<Set<'a>>, Vec<Fr>) {
-    let mut per_poly: Vec<(&'a [Fr], Vec<(Fr, Fr)>)> = Vec::new();
+    let mut per_poly: Vec<(&'a [Fr], Vec<Opened>)> = Vec::new();
     let mut all_points: Vec<Fr> = Vec::new();
     for q in queries {
         if !all_points.contains(&q.point) {
