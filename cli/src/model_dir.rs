@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use anyhow::Context;
 use serde::{Deserialize, Serialize};
 use zkinfer_circuits::model::LayoutParams;
+use zkinfer_quant_models::file_write::write_replacing;
 use zkinfer_verifier::IoTensor;
 
 /// Paths inside a compiled-model folder.
@@ -30,11 +31,9 @@ impl ModelDir {
     }
 }
 
-/// Writes `bytes` to `path` through a temporary file in the same folder.
+/// Writes `bytes` to `path` so that an earlier file there is kept whole if the write fails.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
-    let tmp = path.with_extension("partial");
-    std::fs::write(&tmp, bytes).with_context(|| format!("writing {}", tmp.display()))?;
-    std::fs::rename(&tmp, path).with_context(|| format!("renaming {} to {}", tmp.display(), path.display()))
+    write_replacing(path, bytes).with_context(|| format!("writing {}", path.display()))
 }
 
 /// Reads a file, naming it in the error.

@@ -7,6 +7,7 @@
 #[cfg(feature = "onnx")]
 pub mod compile;
 pub mod error;
+pub mod file_write;
 pub mod float_infer;
 pub mod graph;
 pub mod infer;

@@ -41,11 +41,9 @@ impl CompiledModel {
         bincode::deserialize(&bytes[8..]).map_err(|e| ModelError::format("zkq", format!("corrupt model: {e}")))
     }
 
-    /// Writes the file (to a temporary name first, so an existing file is never half-overwritten).
+    /// Writes the file; an existing file is never half-overwritten.
     pub fn save(&self, path: &Path) -> Result<()> {
-        let tmp = path.with_extension("zkq.partial");
-        std::fs::write(&tmp, self.to_bytes()?).map_err(|e| ModelError::io(&tmp, e))?;
-        std::fs::rename(&tmp, path).map_err(|e| ModelError::io(path, e))
+        crate::file_write::write_replacing(path, &self.to_bytes()?).map_err(|e| ModelError::io(path, e))
     }
 
     /// Reads a `.zkq` file.
