@@ -1,4 +1,5 @@
-//! The compiled-model folder: `model.zkq`, `pk`, `vk`, `srs.params`, `model-card.json`.
+//! The compiled-model folder: `model.zkq`, `pk`, `vk`, `srs.params`, `model-card.json` and,
+//! for SRSs up to 2^14 points, `msm-tables`.
 //! Files are written whole to a temporary name and renamed, so an interrupted write never leaves
 //! a half file under a real name.
 
@@ -26,6 +27,10 @@ impl ModelDir {
     pub fn srs(&self) -> PathBuf {
         self.0.join("srs.params")
     }
+    /// Window tables of the SRS for the CPU prover's full-width MSMs (an accelerator only).
+    pub fn msm_tables(&self) -> PathBuf {
+        self.0.join("msm-tables")
+    }
     pub fn card(&self) -> PathBuf {
         self.0.join("model-card.json")
     }
@@ -34,6 +39,16 @@ impl ModelDir {
 /// Writes `bytes` to `path` so that an earlier file there is kept whole if the write fails.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
     write_replacing(path, bytes).with_context(|| format!("writing {}", path.display()))
+}
+
+/// Removes a file that may not exist.
+pub fn remove_if_present(path: &Path) -> anyhow::Result<()> {
+    match std::fs::remove_file(path) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+            Err(e).with_context(|| format!("removing {}", path.display()))
+        }
+        _ => Ok(()),
+    }
 }
 
 /// Reads a file, naming it in the error.

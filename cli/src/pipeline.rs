@@ -9,7 +9,7 @@ use std::time::Duration;
 use zkinfer_circuits::model::ModelCircuit;
 use zkinfer_circuits::planner::{plan_for, Objective};
 use zkinfer_prover::{
-    insecure_test_srs, prove, read_srs, setup, Device, ProveTimings, ProverKey, RoutedParams, SelectedMsm,
+    insecure_test_srs, prove, read_srs, setup, Device, MsmTables, ProveTimings, ProverKey, RoutedParams, SelectedMsm,
 };
 use zkinfer_quant_models::compile::compile_onnx;
 use zkinfer_quant_models::infer::run_float_inputs;
@@ -17,7 +17,7 @@ use zkinfer_quant_models::report::accuracy;
 use zkinfer_quant_models::{CompiledModel, QuantConfig};
 use zkinfer_verifier::ProofBundle;
 
-use crate::model_dir::{read, write_atomic, CardAccuracy, Columns, ModelCard, ModelDir, SrsInfo};
+use crate::model_dir::{read, remove_if_present, write_atomic, CardAccuracy, Columns, ModelCard, ModelDir, SrsInfo};
 use crate::progress::step;
 
 /// Seed of the insecure test SRS used when no `--srs` is given. Public on purpose: such a setup
@@ -29,6 +29,8 @@ pub struct Artifacts {
     pub compiled: CompiledModel,
     pub key: ProverKey,
     pub params: RoutedParams<SelectedMsm>,
+    /// Already in use by `params`; saved for later `prove` processes.
+    pub msm_tables: Option<Arc<MsmTables>>,
     pub card: ModelCard,
     /// Time of key generation alone.
     pub keygen: Duration,
@@ -72,8 +74,9 @@ pub fn compile(
             )
         }
     };
-    let ((key, params), keygen) =
+    let ((key, mut params), keygen) =
         step(&format!("keygen ({rows} rows, k = {k})"), || Ok(setup(&srs, SelectedMsm::default(), model, layout)?))?;
+    let (msm_tables, _) = step("window tables for full-width MSMs", || Ok(params.build_msm_tables()))?;
     let (report, _) = step("accuracy on the calibration set", || {
         Ok(accuracy(&compiled, &calibration.samples, &calibration.labels)?)
     })?;
@@ -111,7 +114,7 @@ pub fn compile(
         pk_bytes: 0,
         vk_bytes: key.verifier.to_bytes().len(),
     };
-    Ok(Artifacts { compiled, key, params, card, keygen })
+    Ok(Artifacts { compiled, key, params, msm_tables, card, keygen })
 }
 
 impl Artifacts {
@@ -125,6 +128,11 @@ impl Artifacts {
         write_atomic(&d.pk(), &pk)?;
         write_atomic(&d.vk(), &self.key.verifier.to_bytes())?;
         write_atomic(&d.srs(), &zkinfer_prover::write_srs(self.params.inner()))?;
+        match &self.msm_tables {
+            Some(tables) => write_atomic(&d.msm_tables(), &tables.to_bytes())?,
+            // Tables of an earlier compile into this folder would not match the new SRS.
+            None => remove_if_present(&d.msm_tables())?,
+        }
         write_atomic(&d.card(), serde_json::to_string_pretty(&self.card)?.as_bytes())?;
         Ok(())
     }
@@ -145,7 +153,14 @@ pub fn load(dir: &Path, device: Device) -> anyhow::Result<Loaded> {
     let srs = read_srs(&read(&d.srs())?, key.spec().k)?;
     let (backend, line) = SelectedMsm::select(device)?;
     eprintln!("{line}");
-    Ok(Loaded { compiled, key, params: RoutedParams::new(srs, backend) })
+    let mut params = RoutedParams::new(srs, backend);
+    // The tables only speed proving up: without them (or with damaged ones) it proves anyway.
+    if let Ok(bytes) = std::fs::read(d.msm_tables()) {
+        if let Err(e) = params.attach_msm_tables(&bytes) {
+            eprintln!("warning: {} not used ({e}); proving without it", d.msm_tables().display());
+        }
+    }
+    Ok(Loaded { compiled, key, params })
 }
 
 /// Runs the integer inference on `input` and proves it with fresh blinding.

@@ -88,7 +88,7 @@ fn main() {
             let s = scalars(kind, n, &mut rng);
             let got = gpu.try_msm(&s, &all[..n], Basis::Lagrange).map(|p| p.to_affine());
             let stock = best_multiexp(&s, &all[..n]).to_affine();
-            let small = SmallScalarMsm.msm(&s, &all[..n], Basis::Lagrange).to_affine();
+            let small = SmallScalarMsm::default().msm(&s, &all[..n], Basis::Lagrange).to_affine();
             let ok = matches!(&got, Ok(p) if *p == stock) && small == stock;
             if !ok {
                 failures += 1;
@@ -119,7 +119,7 @@ fn main() {
             let gpu_ms = time(&|| gpu.msm(&s, &all[..n], Basis::Lagrange), 5);
             let cpu_runs = if log >= 22 { 1 } else { 3 };
             let cpu_ms = time(&|| best_multiexp(&s, &all[..n]), cpu_runs);
-            let small_ms = time(&|| SmallScalarMsm.msm(&s, &all[..n], Basis::Lagrange), cpu_runs);
+            let small_ms = time(&|| SmallScalarMsm::default().msm(&s, &all[..n], Basis::Lagrange), cpu_runs);
             println!("{log:>6} {kind:>8} {gpu_ms:>12.2} {cpu_ms:>12.1} {small_ms:>12.1} {:>8.1}", cpu_ms / gpu_ms);
         }
     }

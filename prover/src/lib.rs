@@ -15,7 +15,9 @@ mod srs;
 pub use engine::{create_proof, KeyCosets};
 pub use error::ProofError;
 pub use keys::{circuit_k, setup, ProverKey, PK_VERSION};
-pub use msm::{Basis, CpuMsm, Device, GpuMsm, MsmBackend, SelectedMsm, SmallScalarMsm};
+pub use msm::{
+    Basis, CpuMsm, Device, GpuMsm, MsmBackend, MsmTables, SelectedMsm, SmallScalarMsm, TableError, WindowTable,
+};
 pub use proof::{prove, ProveTimings};
 pub use scheme::RoutedParams;
 pub use spec::circuit_spec;

@@ -6,6 +6,7 @@
 
 use std::fmt::Debug;
 use std::io;
+use std::sync::Arc;
 
 use halo2_proofs::halo2curves::bn256::{Bn256, Fr, G1Affine, G1};
 use halo2_proofs::halo2curves::serde::SerdeObject;
@@ -15,7 +16,7 @@ use halo2_proofs::poly::kzg::msm::MSMKZG;
 use halo2_proofs::poly::{Coeff, LagrangeCoeff, Polynomial};
 use halo2_proofs::SerdeFormat;
 
-use crate::msm::{Basis, MsmBackend};
+use crate::msm::{Basis, MsmBackend, MsmTables, TableError};
 
 /// `ParamsKZG` plus its Lagrange points (private in halo2) and the MSM backend.
 #[derive(Clone, Debug)]
@@ -42,6 +43,22 @@ impl<M: MsmBackend> RoutedParams<M> {
     /// The wrapped stock parameters (for the verifier side and the SRS id).
     pub fn inner(&self) -> &ParamsKZG<Bn256> {
         &self.inner
+    }
+
+    /// Builds window tables of this SRS's points for the CPU's full-width MSMs and uses them;
+    /// returns them for storing beside the key (building costs a few MSMs, so it is done once,
+    /// at compile). `None` when the SRS is too tall for them to pay.
+    pub fn build_msm_tables(&mut self) -> Option<Arc<MsmTables>> {
+        let tables = Arc::new(MsmTables::build(&self.lagrange, self.inner.get_g())?);
+        self.backend = self.backend.clone().with_tables(tables.clone());
+        Some(tables)
+    }
+
+    /// Uses tables written by [`MsmTables::to_bytes`], refusing tables of another SRS.
+    pub fn attach_msm_tables(&mut self, bytes: &[u8]) -> Result<(), TableError> {
+        let tables = MsmTables::from_bytes(bytes, &self.lagrange, self.inner.get_g())?;
+        self.backend = self.backend.clone().with_tables(Arc::new(tables));
+        Ok(())
     }
 
     /// The MSM backend in use.

@@ -73,7 +73,7 @@ fn cpu_backends_equal_arkworks_on_adversarial_and_random_scalars() {
             let ark_scalars: Vec<ark_bn254::Fr> = scalars.iter().map(to_ark_scalar).collect();
             let expected = ark_bn254::G1Projective::msm(&ark_bases[..n], &ark_scalars).expect("equal lengths");
             let expected = ark_xy(&expected);
-            let small = SmallScalarMsm.msm(&scalars, &bases[..n], Basis::Lagrange);
+            let small = SmallScalarMsm::default().msm(&scalars, &bases[..n], Basis::Lagrange);
             let stock = CpuMsm.msm(&scalars, &bases[..n], Basis::Lagrange);
             assert_eq!(halo2_xy(&small), expected, "small-scalar MSM, {what}, n = {n}");
             assert_eq!(halo2_xy(&stock), expected, "stock MSM, {what}, n = {n}");
@@ -91,5 +91,5 @@ fn a_wrong_scalar_changes_the_arkworks_result() {
     let mut off: Vec<ark_bn254::Fr> = scalars.iter().map(to_ark_scalar).collect();
     off[17] += ark_bn254::Fr::from(1u64);
     let ark = ark_bn254::G1Projective::msm(&ark_bases, &off).expect("equal lengths");
-    assert_ne!(halo2_xy(&SmallScalarMsm.msm(&scalars, &bases, Basis::Lagrange)), ark_xy(&ark));
+    assert_ne!(halo2_xy(&SmallScalarMsm::default().msm(&scalars, &bases, Basis::Lagrange)), ark_xy(&ark));
 }

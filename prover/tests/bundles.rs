@@ -25,7 +25,7 @@ fn shipped(name: &str) -> (Arc<QuantModel>, Vec<Vec<f64>>) {
 fn keys(model: &Arc<QuantModel>, public_input: bool) -> (ProverKey, RoutedParams<SmallScalarMsm>) {
     let layout = plan(model, public_input).unwrap().0;
     let k = circuit_k(model.clone(), layout).unwrap();
-    setup(&insecure_test_srs(k, 42), SmallScalarMsm, model.clone(), layout).unwrap()
+    setup(&insecure_test_srs(k, 42), SmallScalarMsm::default(), model.clone(), layout).unwrap()
 }
 
 fn prove_once(
@@ -179,7 +179,8 @@ fn proof_size_profile_keeps_proofs_within_budget_and_the_estimate_is_an_upper_bo
         for objective in [Objective::ProveTime, Objective::ProofSize] {
             let layout = plan_for(&model, true, objective).unwrap().0;
             let k = circuit_k(model.clone(), layout).unwrap();
-            let (key, params) = setup(&insecure_test_srs(k, 42), SmallScalarMsm, model.clone(), layout).unwrap();
+            let (key, params) =
+                setup(&insecure_test_srs(k, 42), SmallScalarMsm::default(), model.clone(), layout).unwrap();
             let bundle = prove_once(&model, &input, &key, &params);
             let vk = VerifierKey::from_bytes(&key.verifier.to_bytes()).unwrap();
             assert!(verify(&bundle, &vk, &vk.model_id()).is_ok(), "{name} {objective:?}");

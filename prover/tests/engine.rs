@@ -124,7 +124,8 @@ struct Keys {
 }
 
 fn keys() -> Keys {
-    let params = RoutedParams::new(ParamsKZG::<Bn256>::setup(6, ChaCha20Rng::seed_from_u64(1)), SmallScalarMsm);
+    let params =
+        RoutedParams::new(ParamsKZG::<Bn256>::setup(6, ChaCha20Rng::seed_from_u64(1)), SmallScalarMsm::default());
     let shape = honest(&[1, 2, 3, 4, 5]).0;
     let vk = keygen_vk(&params, &shape).unwrap();
     let pk = keygen_pk(&params, vk, &shape).unwrap();

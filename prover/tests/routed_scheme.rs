@@ -23,14 +23,18 @@ use zkinfer_quant_models::QuantConfig;
 
 #[test]
 fn routed_commitments_equal_stock_kzg() {
-    commitments_equal_stock_kzg(CpuMsm);
-    commitments_equal_stock_kzg(SmallScalarMsm);
+    commitments_equal_stock_kzg(CpuMsm, false);
+    commitments_equal_stock_kzg(SmallScalarMsm::default(), false);
+    commitments_equal_stock_kzg(SmallScalarMsm::default(), true);
 }
 
-fn commitments_equal_stock_kzg<M: MsmBackend + Default + 'static>(backend: M) {
+fn commitments_equal_stock_kzg<M: MsmBackend + Default + 'static>(backend: M, window_tables: bool) {
     let k = 6;
     let srs = insecure_test_srs(k, 5);
-    let routed = RoutedParams::new(srs.clone(), backend);
+    let mut routed = RoutedParams::new(srs.clone(), backend);
+    if window_tables {
+        assert!(routed.build_msm_tables().is_some());
+    }
     let domain = EvaluationDomain::<Fr>::new(1, k);
     let mut rng = ChaCha20Rng::seed_from_u64(1);
     let mut lagrange = domain.empty_lagrange();
@@ -50,6 +54,9 @@ fn commitments_equal_stock_kzg<M: MsmBackend + Default + 'static>(backend: M) {
     let mut values = half.empty_lagrange();
     values.iter_mut().enumerate().for_each(|(i, v)| *v = Fr::from(i as u64) - Fr::from(9));
     assert_eq!(small_routed.commit_lagrange(&values, blind), small.commit_lagrange(&values, blind));
+    // Full-width values too: tables of the taller domain hold other Lagrange points.
+    values.iter_mut().for_each(|v| *v = Fr::random(&mut rng));
+    assert_eq!(small_routed.commit_lagrange(&values, blind), small.commit_lagrange(&values, blind));
 }
 
 #[test]
@@ -59,7 +66,7 @@ fn routed_keygen_equals_stock_keygen() {
     let model = Arc::new(compile_onnx_file(&dir.join("model.onnx"), &samples, QuantConfig::default()).unwrap().quant);
     let layout = plan(&model, true).unwrap().0;
     let srs = insecure_test_srs(circuit_k(model.clone(), layout).unwrap(), 5);
-    let (key, _) = setup(&srs, SmallScalarMsm, model.clone(), layout).unwrap();
+    let (key, _) = setup(&srs, SmallScalarMsm::default(), model.clone(), layout).unwrap();
     let circuit = ModelCircuit::for_keygen(model, layout).unwrap();
     let vk = keygen_vk(&srs, &circuit).unwrap();
     let pk = keygen_pk(&srs, vk, &circuit).unwrap();

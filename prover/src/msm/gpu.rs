@@ -112,7 +112,7 @@ impl MsmBackend for Arc<GpuMsm> {
             if !self.reported.swap(true, Ordering::Relaxed) {
                 eprintln!("GPU MSM failed ({e}); computing on the CPU");
             }
-            small_scalar_msm(scalars, bases)
+            small_scalar_msm(scalars, bases, None)
         })
     }
 }

@@ -5,11 +5,15 @@
 mod gpu;
 mod select;
 mod small;
+mod window_table;
 
 pub use gpu::GpuMsm;
 pub use select::{Device, SelectedMsm};
 use small::small_scalar_msm;
 pub use small::SmallScalarMsm;
+pub use window_table::{MsmTables, TableError, WindowTable};
+
+use std::sync::Arc;
 
 use halo2_proofs::arithmetic::best_multiexp;
 use halo2_proofs::halo2curves::bn256::{Fr, G1Affine, G1};
@@ -31,6 +35,15 @@ pub trait MsmBackend: Clone + Send + Sync + std::fmt::Debug {
 
     /// The MSM of equally long `scalars` and `bases` (a prefix of `basis`'s points).
     fn msm(&self, scalars: &[Fr], bases: &[G1Affine], basis: Basis) -> G1;
+
+    /// The same backend, using precomputed window tables of the SRS where it has a use for
+    /// them (the CPU's full-width MSMs); others ignore them.
+    fn with_tables(self, _tables: Arc<MsmTables>) -> Self
+    where
+        Self: Sized,
+    {
+        self
+    }
 }
 
 /// halo2's own multi-threaded Pippenger: the reference every other backend is checked against.

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use halo2_proofs::halo2curves::bn256::{Fr, G1Affine, G1};
 
-use super::{Basis, GpuMsm, MsmBackend, SmallScalarMsm};
+use super::{Basis, GpuMsm, MsmBackend, MsmTables, SmallScalarMsm};
 use crate::error::ProofError;
 
 /// Where the prover's MSMs should run.
@@ -29,7 +29,7 @@ pub enum SelectedMsm {
 
 impl Default for SelectedMsm {
     fn default() -> Self {
-        SelectedMsm::Cpu(SmallScalarMsm)
+        SelectedMsm::Cpu(SmallScalarMsm::default())
     }
 }
 
@@ -66,6 +66,13 @@ impl MsmBackend for SelectedMsm {
         match self {
             SelectedMsm::Cpu(m) => m.msm(scalars, bases, basis),
             SelectedMsm::Cuda(m) => m.msm(scalars, bases, basis),
+        }
+    }
+
+    fn with_tables(self, tables: Arc<MsmTables>) -> Self {
+        match self {
+            SelectedMsm::Cpu(m) => SelectedMsm::Cpu(m.with_tables(tables)),
+            cuda => cuda,
         }
     }
 }

@@ -3,30 +3,44 @@
 //! bits, while the stock MSM always walks all 254 bits. Each scalar is read once as a signed
 //! 64-bit magnitude (negative values negate their base instead), windows cover only the bits
 //! actually present, and the few full-width scalars of a column (halo2's blinding rows) go
-//! to the stock MSM. Columns that are nearly all full width (quotient pieces, grand products) go
-//! to the stock MSM whole.
+//! to the full-width path. Columns that are nearly all full width (quotient pieces, grand
+//! products) go to the full-width path whole. That path is the precomputed window tables
+//! ([`MsmTables`]) when the SRS has them, the stock MSM otherwise.
+
+use std::sync::Arc;
 
 use halo2_proofs::arithmetic::best_multiexp;
 use halo2_proofs::halo2curves::bn256::{Fr, G1Affine, G1};
 use halo2_proofs::halo2curves::group::Group;
 use rayon::prelude::*;
 
+use super::window_table::{MsmTables, WindowTable};
 use super::{signed_magnitude, Basis, MsmBackend};
 
 /// Below this many points per thread, splitting costs more than it saves.
 const MIN_CHUNK: usize = 256;
 
-/// Small-scalar Pippenger, falling back to [`best_multiexp`] for full-width scalars.
-#[derive(Clone, Copy, Debug, Default)]
-pub struct SmallScalarMsm;
+/// The CPU MSM: small-scalar Pippenger, with full-width scalars on the window tables when
+/// given, else on [`best_multiexp`].
+#[derive(Clone, Debug, Default)]
+pub struct SmallScalarMsm {
+    tables: Option<Arc<MsmTables>>,
+}
 
 impl MsmBackend for SmallScalarMsm {
     fn name(&self) -> &'static str {
         "cpu"
     }
 
-    fn msm(&self, scalars: &[Fr], bases: &[G1Affine], _: Basis) -> G1 {
-        small_scalar_msm(scalars, bases)
+    fn msm(&self, scalars: &[Fr], bases: &[G1Affine], basis: Basis) -> G1 {
+        let n = scalars.len().min(bases.len());
+        // A table of another domain size has other Lagrange points: its first one tells.
+        let table = self.tables.as_deref().map(|t| t.of(basis)).filter(|t| t.len() >= n && t.holds_prefix(bases));
+        small_scalar_msm(scalars, bases, table)
+    }
+
+    fn with_tables(self, tables: Arc<MsmTables>) -> Self {
+        SmallScalarMsm { tables: Some(tables) }
     }
 }
 
@@ -36,8 +50,9 @@ pub fn signed_u64(s: &Fr) -> Option<(u64, bool)> {
     (m[1..] == [0; 3]).then_some((m[0], sign == 1))
 }
 
-/// `Σ scalars[i] · bases[i]`, equal to the stock MSM's result.
-pub fn small_scalar_msm(scalars: &[Fr], bases: &[G1Affine]) -> G1 {
+/// `Σ scalars[i] · bases[i]`, equal to the stock MSM's result. `table`, when given, holds
+/// the multiples of `bases` (the prefix of its SRS basis).
+pub fn small_scalar_msm(scalars: &[Fr], bases: &[G1Affine], table: Option<&WindowTable>) -> G1 {
     let n = scalars.len().min(bases.len());
     let chunk = n.div_ceil(rayon::current_num_threads()).max(MIN_CHUNK);
     let digits: Vec<Option<(u64, bool)>> = scalars[..n].par_iter().map(signed_u64).collect();
@@ -45,7 +60,10 @@ pub fn small_scalar_msm(scalars: &[Fr], bases: &[G1Affine]) -> G1 {
     // Permuted lookup columns are half full-width (compressed tuples), half zero or small:
     // only a nearly all-wide column (grand products, quotient pieces) goes to the stock MSM whole.
     if wide * 10 > n * 9 {
-        return best_multiexp(&scalars[..n], &bases[..n]);
+        return match table {
+            Some(table) => table.msm(&scalars[..n]),
+            None => best_multiexp(&scalars[..n], &bases[..n]),
+        };
     }
     let small = digits
         .par_chunks(chunk)
@@ -55,8 +73,12 @@ pub fn small_scalar_msm(scalars: &[Fr], bases: &[G1Affine]) -> G1 {
     if wide == 0 {
         return small;
     }
-    let (wide_scalars, wide_bases): (Vec<Fr>, Vec<G1Affine>) =
-        digits.iter().zip(scalars.iter().zip(bases)).filter(|(d, _)| d.is_none()).map(|(_, (s, b))| (*s, *b)).unzip();
+    let wide_terms = digits.iter().zip(scalars).enumerate().filter(|(_, (d, _))| d.is_none());
+    if let Some(table) = table {
+        let terms: Vec<(usize, Fr)> = wide_terms.map(|(i, (_, s))| (i, *s)).collect();
+        return small + table.msm_at(&terms);
+    }
+    let (wide_scalars, wide_bases): (Vec<Fr>, Vec<G1Affine>) = wide_terms.map(|(i, (_, s))| (*s, bases[i])).unzip();
     small + best_multiexp(&wide_scalars, &wide_bases)
 }
 
@@ -129,9 +151,12 @@ mod tests {
         affine
     }
 
+    /// Checks the small-scalar MSM without and with window tables against the stock MSM.
     fn check(scalars: &[Fr], bases: &[G1Affine], what: &str) {
-        let ours = small_scalar_msm(scalars, bases).to_affine();
-        assert_eq!(ours, best_multiexp(scalars, bases).to_affine(), "{what}");
+        let stock = best_multiexp(scalars, bases).to_affine();
+        assert_eq!(small_scalar_msm(scalars, bases, None).to_affine(), stock, "{what}");
+        let table = WindowTable::build(bases, 8);
+        assert_eq!(small_scalar_msm(scalars, bases, Some(&table)).to_affine(), stock, "{what}, with tables");
     }
 
     #[test]
