@@ -134,7 +134,9 @@ impl WindowTable {
         let (mut running, mut sum) = (G1::identity(), G1::identity());
         for (affine, projective) in buckets.affine.iter().zip(&buckets.projective).rev() {
             running += affine;
-            running += projective;
+            if !bool::from(projective.is_identity()) {
+                running += projective;
+            }
             sum += running;
         }
         sum
@@ -245,38 +247,49 @@ impl MsmTables {
     }
 }
 
-/// Additions waiting for one shared inversion; 256 spreads an inversion's cost thinly
-/// while few additions meet a bucket already in the batch.
+/// Additions sharing one inversion, at most; 256 spreads an inversion's cost thinly.
 const BATCH: usize = 256;
 
 /// Buckets kept in affine form and added to in batches: one field inversion for the whole
 /// batch (Montgomery's trick) makes an affine addition about half the cost of the mixed
 /// projective one. A bucket takes at most one addition per batch; later ones wait for the
-/// next batch. The rare addition of a point with the bucket's own x (doubling or cancelling)
-/// goes to a projective side bucket instead.
+/// next batch. A batch holds at most half the buckets, so that waiting stays short. The rare
+/// addition of a point with the bucket's own x (doubling or cancelling) goes to a projective
+/// side bucket instead.
 struct AffineBuckets {
     affine: Vec<G1Affine>,
     projective: Vec<G1>,
     in_batch: Vec<bool>,
     batch: Vec<(usize, G1Affine)>,
+    batch_size: usize,
     waiting: Vec<(usize, G1Affine)>,
     inverses: Vec<Fq>,
 }
 
 impl AffineBuckets {
     fn new(buckets: usize) -> Self {
+        let batch_size = (buckets / 2).clamp(1, BATCH);
         AffineBuckets {
             affine: vec![G1Affine::identity(); buckets],
             projective: vec![G1::identity(); buckets],
             in_batch: vec![false; buckets],
-            batch: Vec::with_capacity(BATCH),
+            batch: Vec::with_capacity(batch_size),
+            batch_size,
             waiting: Vec::new(),
-            inverses: Vec::with_capacity(BATCH),
+            inverses: Vec::with_capacity(batch_size),
         }
     }
 
     /// Adds `point` to bucket `b`, now or in a coming batch.
     fn add(&mut self, b: usize, point: G1Affine) {
+        self.place(b, point);
+        while self.batch.len() >= self.batch_size {
+            self.run_batch_and_replace_waiting();
+        }
+    }
+
+    /// Puts an addition in the batch, in the waiting list, or straight into the bucket.
+    fn place(&mut self, b: usize, point: G1Affine) {
         if self.in_batch[b] {
             self.waiting.push((b, point));
         } else if bool::from(self.affine[b].is_identity()) {
@@ -286,9 +299,13 @@ impl AffineBuckets {
         } else {
             self.in_batch[b] = true;
             self.batch.push((b, point));
-            if self.batch.len() == BATCH {
-                self.run_batch();
-            }
+        }
+    }
+
+    fn run_batch_and_replace_waiting(&mut self) {
+        self.run_batch();
+        for (b, p) in std::mem::take(&mut self.waiting) {
+            self.place(b, p);
         }
     }
 
@@ -324,10 +341,7 @@ impl AffineBuckets {
     /// Runs every batched and waiting addition.
     fn finish(&mut self) {
         while !self.batch.is_empty() || !self.waiting.is_empty() {
-            self.run_batch();
-            for (b, p) in std::mem::take(&mut self.waiting) {
-                self.add(b, p);
-            }
+            self.run_batch_and_replace_waiting();
         }
     }
 }
