@@ -58,7 +58,7 @@ pub fn small_scalar_msm(scalars: &[Fr], bases: &[G1Affine], table: Option<&Windo
     let digits: Vec<Option<(u64, bool)>> = scalars[..n].par_iter().map(signed_u64).collect();
     let wide = digits.iter().filter(|d| d.is_none()).count();
     // Permuted lookup columns are half full-width (compressed tuples), half zero or small:
-    // only a nearly all-wide column (grand products, quotient pieces) goes to the stock MSM whole.
+    // only a nearly all-wide column (grand products, quotient pieces) goes to the full-width path whole.
     if wide * 10 > n * 9 {
         return match table {
             Some(table) => table.msm(&scalars[..n]),

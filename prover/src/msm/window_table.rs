@@ -207,8 +207,8 @@ pub struct MsmTables {
 }
 
 impl MsmTables {
-    /// Tables at most this tall are built: 2^14 points take 20 MB per basis, and beyond that
-    /// the stock MSM's own batch-affine Pippenger is close enough.
+    /// Tables at most this tall are built: 2^14 points take 20 MB per basis, and taller SRSs
+    /// would add hundreds of MB to a compiled folder.
     pub const MAX_POINTS: usize = 1 << 14;
 
     /// Tables for the given points of each basis, sized for this machine's thread count; `None`
