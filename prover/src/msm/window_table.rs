@@ -28,7 +28,6 @@ const POINT_BYTES: usize = 64;
 #[derive(Clone, Debug, PartialEq)]
 pub struct WindowTable {
     c: u32,
-    windows: usize,
     /// `points[i · windows + w] = 2^(c·w) · bases[i]`: one point's windows lie together.
     points: Vec<G1Affine>,
 }
@@ -42,18 +41,23 @@ pub enum TableError {
     OtherPoints,
 }
 
+/// Windows of `c` bits that cover a scalar and the carry of its signed digits.
+fn windows_of(c: u32) -> usize {
+    SCALAR_BITS.div_ceil(c) as usize
+}
+
 impl WindowTable {
     /// The window width that minimises the additions of one MSM over `points` on `threads`
     /// threads: `points / threads · windows` bucket additions plus `2^c` for the reduction.
     pub fn best_window(points: usize, threads: usize) -> u32 {
         let per_thread = points.div_ceil(threads.max(1));
-        (4..=16u32).min_by_key(|&c| per_thread * SCALAR_BITS.div_ceil(c) as usize + (2usize << c)).unwrap_or(8)
+        (4..=16u32).min_by_key(|&c| per_thread * windows_of(c) + (2usize << c)).unwrap_or(8)
     }
 
     /// The table of `bases` for windows of `c` bits (`2 ≤ c ≤ 16`).
     pub fn build(bases: &[G1Affine], c: u32) -> Self {
         let c = c.clamp(2, 16);
-        let windows = SCALAR_BITS.div_ceil(c) as usize;
+        let windows = windows_of(c);
         let mut points = vec![G1Affine::identity(); bases.len() * windows];
         const CHUNK: usize = 64;
         points.par_chunks_mut(CHUNK * windows).zip(bases.par_chunks(CHUNK)).for_each(|(out, bases)| {
@@ -69,12 +73,17 @@ impl WindowTable {
             }
             G1::batch_normalize(&multiples, out);
         });
-        WindowTable { c, windows, points }
+        WindowTable { c, points }
+    }
+
+    /// Windows per point.
+    fn windows(&self) -> usize {
+        windows_of(self.c)
     }
 
     /// How many SRS points the table covers.
     pub fn len(&self) -> usize {
-        self.points.len() / self.windows
+        self.points.len() / self.windows()
     }
 
     /// Whether the table covers no point.
@@ -110,12 +119,12 @@ impl WindowTable {
 
     /// One bucket pass over every window of every term, then one reduction.
     fn accumulate<'a>(&self, terms: impl Iterator<Item = (usize, &'a Fr)>) -> G1 {
-        let c = self.c;
+        let (c, windows) = (self.c, self.windows());
         let half = 1u64 << (c - 1);
         let mut buckets = AffineBuckets::new(half as usize);
         for (i, scalar) in terms {
             let limbs = repr_limbs(scalar.to_repr().as_ref());
-            let row = &self.points[i * self.windows..(i + 1) * self.windows];
+            let row = &self.points[i * windows..(i + 1) * windows];
             let mut carry = 0;
             for (w, point) in row.iter().enumerate() {
                 let digit = window(&limbs, w as u32 * c, c) + carry;
@@ -146,7 +155,7 @@ impl WindowTable {
     pub fn to_bytes(&self) -> Vec<u8> {
         let mut out = Vec::with_capacity(16 + self.points.len() * POINT_BYTES);
         out.extend_from_slice(&self.c.to_le_bytes());
-        out.extend_from_slice(&(self.windows as u32).to_le_bytes());
+        out.extend_from_slice(&(self.windows() as u32).to_le_bytes());
         out.extend_from_slice(&(self.len() as u64).to_le_bytes());
         for p in &self.points {
             out.extend_from_slice(&p.to_raw_bytes());
@@ -159,11 +168,12 @@ impl WindowTable {
     /// and its second the first point doubled `c` times (a stale table would only give
     /// proofs that fail, but that failure would be far from its cause).
     pub fn from_bytes<'a>(bytes: &'a [u8], bases: &[G1Affine]) -> Result<(Self, &'a [u8]), TableError> {
-        let word = |at: usize, len: usize| bytes.get(at..at + len).ok_or(TableError::Malformed("truncated header"));
-        let c = u32::from_le_bytes(word(0, 4)?.try_into().map_err(|_| TableError::Malformed("header"))?);
-        let windows = u32::from_le_bytes(word(4, 4)?.try_into().map_err(|_| TableError::Malformed("header"))?);
-        let n = u64::from_le_bytes(word(8, 8)?.try_into().map_err(|_| TableError::Malformed("header"))?);
-        if !(2..=16).contains(&c) || windows != SCALAR_BITS.div_ceil(c) {
+        let header: &[u8; 16] =
+            bytes.get(..16).and_then(|h| h.try_into().ok()).ok_or(TableError::Malformed("truncated header"))?;
+        let [c0, c1, c2, c3, w0, w1, w2, w3, n @ ..] = *header;
+        let (c, windows, n) =
+            (u32::from_le_bytes([c0, c1, c2, c3]), u32::from_le_bytes([w0, w1, w2, w3]), u64::from_le_bytes(n));
+        if !(2..=16).contains(&c) || windows as usize != windows_of(c) {
             return Err(TableError::Malformed("window width"));
         }
         let (windows, n) = (windows as usize, usize::try_from(n).map_err(|_| TableError::Malformed("length"))?);
@@ -174,7 +184,7 @@ impl WindowTable {
         let body = bytes.get(16..16 + body_len).ok_or(TableError::Malformed("truncated points"))?;
         let points: Vec<G1Affine> =
             body.par_chunks_exact(POINT_BYTES).map(G1Affine::from_raw_bytes_unchecked).collect();
-        let table = WindowTable { c, windows, points };
+        let table = WindowTable { c, points };
         table.check_against(bases)?;
         Ok((table, &bytes[16 + body_len..]))
     }
@@ -185,12 +195,13 @@ impl WindowTable {
         if n == 0 {
             return Ok(());
         }
-        let first_windows_match = [0, n / 2, n - 1].iter().all(|&i| self.points[i * self.windows] == bases[i]);
+        let windows = self.windows();
+        let first_windows_match = [0, n / 2, n - 1].iter().all(|&i| self.points[i * windows] == bases[i]);
         let mut doubled = bases[0].to_curve();
         for _ in 0..self.c {
             doubled = doubled.double();
         }
-        let second_window_matches = self.windows < 2 || self.points[1] == doubled.to_affine();
+        let second_window_matches = windows < 2 || self.points[1] == doubled.to_affine();
         if first_windows_match && second_window_matches {
             Ok(())
         } else {
@@ -263,6 +274,7 @@ struct AffineBuckets {
     batch: Vec<(usize, G1Affine)>,
     batch_size: usize,
     waiting: Vec<(usize, G1Affine)>,
+    denominators: Vec<Fq>,
     inverses: Vec<Fq>,
 }
 
@@ -276,6 +288,7 @@ impl AffineBuckets {
             batch: Vec::with_capacity(batch_size),
             batch_size,
             waiting: Vec::new(),
+            denominators: Vec::with_capacity(batch_size),
             inverses: Vec::with_capacity(batch_size),
         }
     }
@@ -313,19 +326,20 @@ impl AffineBuckets {
     fn run_batch(&mut self) {
         // Montgomery's trick: `inverses[j]` first holds the product of the earlier
         // denominators, then (walking back from the one inverted product) `1 / denominator j`.
+        self.denominators.clear();
+        self.denominators.extend(self.batch.iter().map(|&(b, p)| p.x - self.affine[b].x));
         self.inverses.clear();
         let mut product = Fq::ONE;
-        for &(b, p) in &self.batch {
+        for d in &self.denominators {
             self.inverses.push(product);
-            product *= p.x - self.affine[b].x;
+            product *= d;
         }
         let Some(mut inverse) = Option::<Fq>::from(product.invert()) else {
             unreachable!("no denominator is zero: a point with the bucket's x never enters a batch")
         };
-        for (slot, &(b, p)) in self.inverses.iter_mut().zip(&self.batch).rev() {
-            let before = *slot;
-            *slot = inverse * before;
-            inverse *= p.x - self.affine[b].x;
+        for (slot, d) in self.inverses.iter_mut().zip(&self.denominators).rev() {
+            *slot *= inverse;
+            inverse *= d;
         }
         for (&(b, p), inverse) in self.batch.iter().zip(&self.inverses) {
             let a = self.affine[b];
