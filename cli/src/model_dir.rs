@@ -1,5 +1,5 @@
 //! The compiled-model folder: `model.zkq`, `pk`, `vk`, `srs.params`, `model-card.json` and,
-//! for SRSs up to 2^14 points, `msm-tables`.
+//! for small models, `msm-tables` and `key-cosets`.
 //! Files are written whole to a temporary name and renamed, so an interrupted write never leaves
 //! a half file under a real name.
 
@@ -31,6 +31,11 @@ impl ModelDir {
     pub fn msm_tables(&self) -> PathBuf {
         self.0.join("msm-tables")
     }
+    /// The key's polynomials on the extended coset, so that `prove` need not compute them
+    /// (an accelerator only).
+    pub fn key_cosets(&self) -> PathBuf {
+        self.0.join("key-cosets")
+    }
     pub fn card(&self) -> PathBuf {
         self.0.join("model-card.json")
     }
@@ -54,6 +59,17 @@ pub fn remove_if_present(path: &Path) -> anyhow::Result<()> {
 /// Reads a file, naming it in the error.
 pub fn read(path: &Path) -> anyhow::Result<Vec<u8>> {
     std::fs::read(path).with_context(|| format!("reading {}", path.display()))
+}
+
+/// Maps a compiled folder's large file into memory instead of copying it: the pages come
+/// straight from the page cache, where a copy would first fault in and zero as many fresh
+/// pages (a tenth of a small model's `prove`).
+pub fn map(path: &Path) -> anyhow::Result<memmap2::Mmap> {
+    let file = std::fs::File::open(path).with_context(|| format!("reading {}", path.display()))?;
+    // SAFETY: a mapping is undefined behaviour if the file changes while mapped. zkinfer never
+    // changes a compiled folder's file in place: `write_atomic` writes a new file and renames
+    // it over the old one, which leaves the mapped (old) file's pages as they were.
+    unsafe { memmap2::Mmap::map(&file) }.with_context(|| format!("mapping {}", path.display()))
 }
 
 /// Column counts of the circuit (each committed column costs prove time and proof bytes).

@@ -17,7 +17,9 @@ use zkinfer_quant_models::report::accuracy;
 use zkinfer_quant_models::{CompiledModel, QuantConfig};
 use zkinfer_verifier::ProofBundle;
 
-use crate::model_dir::{read, remove_if_present, write_atomic, CardAccuracy, Columns, ModelCard, ModelDir, SrsInfo};
+use crate::model_dir::{
+    map, read, remove_if_present, write_atomic, CardAccuracy, Columns, ModelCard, ModelDir, SrsInfo,
+};
 use crate::progress::step;
 
 /// Seed of the insecure test SRS used when no `--srs` is given. Public on purpose: such a setup
@@ -128,10 +130,14 @@ impl Artifacts {
         write_atomic(&d.pk(), &pk)?;
         write_atomic(&d.vk(), &self.key.verifier.to_bytes())?;
         write_atomic(&d.srs(), &zkinfer_prover::write_srs(self.params.inner()))?;
+        // Accelerators of an earlier compile into this folder would not match the new key.
         match &self.msm_tables {
             Some(tables) => write_atomic(&d.msm_tables(), &tables.to_bytes())?,
-            // Tables of an earlier compile into this folder would not match the new SRS.
             None => remove_if_present(&d.msm_tables())?,
+        }
+        match self.key.cosets_file() {
+            Some(cosets) => write_atomic(&d.key_cosets(), &cosets)?,
+            None => remove_if_present(&d.key_cosets())?,
         }
         write_atomic(&d.card(), serde_json::to_string_pretty(&self.card)?.as_bytes())?;
         Ok(())
@@ -149,13 +155,18 @@ pub struct Loaded {
 pub fn load(dir: &Path, device: Device) -> anyhow::Result<Loaded> {
     let d = ModelDir(dir.to_path_buf());
     let compiled = CompiledModel::load(&d.model())?;
-    let key = ProverKey::from_bytes(&read(&d.pk())?)?;
+    let key = ProverKey::from_bytes(&map(&d.pk())?)?;
+    // The accelerators only speed proving up: without them (or with damaged ones) it proves anyway.
+    if let Ok(bytes) = map(&d.key_cosets()) {
+        if let Err(e) = key.attach_cosets(&bytes) {
+            eprintln!("warning: {} not used ({e}); computing them", d.key_cosets().display());
+        }
+    }
     let srs = read_srs(&read(&d.srs())?, key.spec().k)?;
     let (backend, line) = SelectedMsm::select(device)?;
     eprintln!("{line}");
     let mut params = RoutedParams::new(srs, backend);
-    // The tables only speed proving up: without them (or with damaged ones) it proves anyway.
-    if let Ok(bytes) = std::fs::read(d.msm_tables()) {
+    if let Ok(bytes) = map(&d.msm_tables()) {
         if let Err(e) = params.attach_msm_tables(&bytes) {
             eprintln!("warning: {} not used ({e}); proving without it", d.msm_tables().display());
         }

@@ -142,17 +142,25 @@ fn srs_compile_prove_verify_and_rejections() {
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(String::from_utf8_lossy(&out.stdout).contains("accepted"));
 
-    // The MSM tables only speed proving up: damaged ones are reported and proving goes on
-    // without them, to a proof that verifies.
+    // The MSM tables and key cosets only speed proving up: damaged ones are reported and
+    // proving goes on without them, to a proof that verifies.
     let tables = compiled.join("msm-tables");
     let mut damaged = std::fs::read(&tables).expect("compile writes the MSM tables");
     let middle = damaged.len() / 2;
     damaged.truncate(middle);
     std::fs::write(&tables, damaged).unwrap();
-    let untabled = tmp.join("untabled-proof.json");
-    let out = zkinfer(&["prove", s(&compiled), "--input", &input, "-o", s(&untabled), "--device", "cpu"]);
-    assert!(out.status.success() && stderr(&out).contains("msm-tables not used"), "{}", stderr(&out));
-    let out = zkinfer(&["verify", s(&untabled), "--vk", &vk, "--model-card", &card_path]);
+    let cosets = compiled.join("key-cosets");
+    let mut damaged = std::fs::read(&cosets).expect("compile writes the key cosets");
+    let middle = damaged.len() / 2;
+    damaged[middle] ^= 1;
+    std::fs::write(&cosets, damaged).unwrap();
+    let unaccelerated = tmp.join("unaccelerated-proof.json");
+    let out = zkinfer(&["prove", s(&compiled), "--input", &input, "-o", s(&unaccelerated), "--device", "cpu"]);
+    for file in ["msm-tables", "key-cosets"] {
+        assert!(out.status.success() && stderr(&out).contains(&format!("{file} not used")), "{}", stderr(&out));
+    }
+    assert!(stderr(&out).contains("corrupt"), "{}", stderr(&out));
+    let out = zkinfer(&["verify", s(&unaccelerated), "--vk", &vk, "--model-card", &card_path]);
     assert!(out.status.success(), "{}", stderr(&out));
 
     // Another model id, and a changed output: non-zero exit with the reason.

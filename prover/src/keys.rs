@@ -18,7 +18,7 @@ use zkinfer_circuits::model::{LayoutParams, ModelCircuit};
 use zkinfer_quant_models::QuantModel;
 use zkinfer_verifier::{CircuitSpec, VerifierKey, VerifierSrs};
 
-use crate::engine::KeyCosets;
+use crate::engine::{CosetsError, KeyCosets};
 use crate::error::ProofError;
 use crate::msm::MsmBackend;
 use crate::scheme::RoutedParams;
@@ -80,6 +80,22 @@ impl ProverKey {
     /// The key's fixed polynomials on the extended coset (computed on first use).
     pub fn cosets(&self) -> &KeyCosets {
         self.cosets.get_or_init(|| KeyCosets::new(&self.pk))
+    }
+
+    /// The stored form of [`ProverKey::cosets`], for a later process to load instead of
+    /// computing; `None` above [`KeyCosets::MAX_STORED_BYTES`].
+    pub fn cosets_file(&self) -> Option<Vec<u8>> {
+        (KeyCosets::stored_size(&self.pk) <= KeyCosets::MAX_STORED_BYTES)
+            .then(|| self.cosets().to_bytes(&self.verifier.model_id().0))
+    }
+
+    /// Uses cosets stored by [`ProverKey::cosets_file`] (of this key only) instead of computing
+    /// them at the first proof.
+    pub fn attach_cosets(&self, bytes: &[u8]) -> Result<(), CosetsError> {
+        let cosets = KeyCosets::from_bytes(bytes, &self.pk, &self.verifier.model_id().0)?;
+        // Already computed cosets are the same values.
+        let _ = self.cosets.set(cosets);
+        Ok(())
     }
 
     /// The proving-key file's bytes.

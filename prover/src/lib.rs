@@ -12,7 +12,7 @@ mod scheme;
 mod spec;
 mod srs;
 
-pub use engine::{create_proof, KeyCosets};
+pub use engine::{create_proof, CosetsError, KeyCosets};
 pub use error::ProofError;
 pub use keys::{circuit_k, setup, ProverKey, PK_VERSION};
 pub use msm::{

@@ -17,7 +17,7 @@ use halo2_proofs::poly::Rotation;
 use halo2_proofs::transcript::{Blake2bRead, Blake2bWrite, Challenge255, TranscriptReadBuffer, TranscriptWriterBuffer};
 use rand_chacha::ChaCha20Rng;
 use rand_core::SeedableRng;
-use zkinfer_prover::{create_proof, KeyCosets, ProofError, RoutedParams, SmallScalarMsm};
+use zkinfer_prover::{create_proof, CosetsError, KeyCosets, ProofError, RoutedParams, SmallScalarMsm};
 
 const TABLE: u64 = 16;
 
@@ -193,4 +193,33 @@ fn a_witness_that_breaks_any_argument_gives_no_valid_proof() {
     let (outside, outside_output) = honest(&[3, 7, 16, 15, 9]);
     let err = prove(&keys, &outside, outside_output, 1).unwrap_err();
     assert!(err.to_string().contains("not in their table"), "{err}");
+}
+
+/// Stored cosets give the same proof as computed ones (same seed, same bytes), and a file of
+/// another key, a damaged column or a cut file is refused with its reason.
+#[test]
+fn stored_cosets_prove_like_computed_ones_and_damage_is_refused() {
+    let keys = keys();
+    let id = [7u8; 32];
+    let bytes = keys.cosets.to_bytes(&id);
+    assert_eq!(bytes.len(), KeyCosets::stored_size(&keys.pk));
+    let loaded = Keys { cosets: KeyCosets::from_bytes(&bytes, &keys.pk, &id).unwrap(), ..keys };
+    let (circuit, output) = honest(&[3, 7, 2, 15, 9]);
+    let proof = prove(&loaded, &circuit, output, 5).unwrap();
+    let computed = Keys { cosets: KeyCosets::new(&loaded.pk), ..loaded };
+    assert_eq!(proof, prove(&computed, &circuit, output, 5).unwrap());
+    assert!(verifies(&computed, &proof, output));
+
+    let read = |b: &[u8], id: &[u8; 32]| KeyCosets::from_bytes(b, &computed.pk, id).err();
+    assert_eq!(read(&bytes, &[8u8; 32]), Some(CosetsError::OtherKey));
+    let mut damaged = bytes.clone();
+    *damaged.last_mut().unwrap() ^= 1;
+    let columns = computed.pk.fixed_polys().len() + computed.pk.permutation().polys().len() + 3;
+    assert_eq!(read(&damaged, &id), Some(CosetsError::Corrupt(columns - 1)));
+    assert!(matches!(read(&bytes[..bytes.len() - 32], &id), Some(CosetsError::Malformed(_))));
+    assert!(matches!(read(&bytes[..10], &id), Some(CosetsError::Malformed(_))));
+    assert!(matches!(
+        read(b"ZKPK and more bytes than a header needs, ...........", &id),
+        Some(CosetsError::Malformed(_))
+    ));
 }

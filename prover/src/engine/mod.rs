@@ -13,6 +13,7 @@
 mod domain;
 mod expression;
 mod fft;
+mod key_cosets;
 mod lookup;
 mod permutation;
 mod quotient;
@@ -34,40 +35,10 @@ use rayon::prelude::*;
 use crate::error::ProofError;
 use crate::msm::MsmBackend;
 use crate::scheme::RoutedParams;
-use domain::Domains;
 use expression::{columns, View};
+pub use key_cosets::{CosetsError, KeyCosets};
 use quotient::{Challenges, LookupCosets, Numerator, PermutationCosets, Selectors};
 use shplonk::{horner, Query};
-
-/// A proving key's polynomials on the extended coset: what every proof of the key reads and
-/// halo2's prover recomputes each time. Built once per key and kept with it.
-pub struct KeyCosets {
-    domains: Domains,
-    fixed: Vec<Vec<Fr>>,
-    sigmas: Vec<Vec<Fr>>,
-    l0: Vec<Fr>,
-    l_last: Vec<Fr>,
-    l_active: Vec<Fr>,
-    points: Vec<Fr>,
-}
-
-impl KeyCosets {
-    /// Computes the cosets of `pk`'s fixed columns, permutation and Lagrange selectors.
-    pub fn new(pk: &ProvingKey<G1Affine>) -> Self {
-        let domain = pk.get_vk().get_domain();
-        let domains = Domains::new(domain);
-        let fixed = domains.all_to_extended(pk.fixed_polys());
-        let sigmas = domains.all_to_extended(pk.permutation().polys());
-        let mut selectors =
-            domains.all_to_extended(&[&pk.l0()[..], &pk.l_last()[..], &pk.l_active_row()[..]]).into_iter();
-        let mut next = || selectors.next().unwrap_or_default();
-        let (l0, l_last, l_active) = (next(), next(), next());
-        let points = std::iter::successors(Some(domain.g_coset), |p| Some(*p * domain.extended_omega))
-            .take(domains.extended)
-            .collect();
-        KeyCosets { domains, fixed, sigmas, l0, l_last, l_active, points }
-    }
-}
 
 fn squeeze<T: TranscriptWrite<G1Affine, Challenge255<G1Affine>>>(transcript: &mut T) -> Fr {
     *transcript.squeeze_challenge_scalar::<()>()
