@@ -141,8 +141,11 @@ impl WindowTable {
         }
         buckets.finish();
         let (mut running, mut sum) = (G1::identity(), G1::identity());
-        for (affine, projective) in buckets.affine.iter().zip(&buckets.projective).rev() {
-            running += affine;
+        for ((affine, filled), projective) in buckets.affine.iter().zip(&buckets.filled).zip(&buckets.projective).rev()
+        {
+            if *filled {
+                running += affine;
+            }
             if !bool::from(projective.is_identity()) {
                 running += projective;
             }
@@ -261,6 +264,10 @@ impl MsmTables {
 /// Additions sharing one inversion, at most; 256 spreads an inversion's cost thinly.
 const BATCH: usize = 256;
 
+/// Fewer additions than this are cheaper as mixed projective additions than under one shared
+/// inversion (an inversion costs about 130 multiplications, an affine addition saves ~5).
+const MIN_BATCH: usize = 32;
+
 /// Buckets kept in affine form and added to in batches: one field inversion for the whole
 /// batch (Montgomery's trick) makes an affine addition about half the cost of the mixed
 /// projective one. A bucket takes at most one addition per batch; later ones wait for the
@@ -269,6 +276,9 @@ const BATCH: usize = 256;
 /// side bucket instead.
 struct AffineBuckets {
     affine: Vec<G1Affine>,
+    /// Whether `affine[b]` holds a point (a plain flag: the curve's identity test is
+    /// constant-time and costs as much as the flag's whole bookkeeping).
+    filled: Vec<bool>,
     projective: Vec<G1>,
     in_batch: Vec<bool>,
     batch: Vec<(usize, G1Affine)>,
@@ -283,6 +293,7 @@ impl AffineBuckets {
         let batch_size = (buckets / 2).clamp(1, BATCH);
         AffineBuckets {
             affine: vec![G1Affine::identity(); buckets],
+            filled: vec![false; buckets],
             projective: vec![G1::identity(); buckets],
             in_batch: vec![false; buckets],
             batch: Vec::with_capacity(batch_size),
@@ -305,8 +316,9 @@ impl AffineBuckets {
     fn place(&mut self, b: usize, point: G1Affine) {
         if self.in_batch[b] {
             self.waiting.push((b, point));
-        } else if bool::from(self.affine[b].is_identity()) {
+        } else if !self.filled[b] {
             self.affine[b] = point;
+            self.filled[b] = true;
         } else if self.affine[b].x == point.x {
             self.projective[b] += point;
         } else {
@@ -352,10 +364,16 @@ impl AffineBuckets {
         self.batch.clear();
     }
 
-    /// Runs every batched and waiting addition.
+    /// Runs every batched and waiting addition. The last ones pile up on a few buckets (the
+    /// top window's digits are small), so batches shrink; below [`MIN_BATCH`] additions an
+    /// inversion costs more than it saves and they go to the projective side buckets.
     fn finish(&mut self) {
-        while !self.batch.is_empty() || !self.waiting.is_empty() {
+        while self.batch.len() >= MIN_BATCH {
             self.run_batch_and_replace_waiting();
+        }
+        for (b, p) in self.batch.drain(..).chain(self.waiting.drain(..)) {
+            self.projective[b] += p;
+            self.in_batch[b] = false;
         }
     }
 }
