@@ -7,8 +7,8 @@
 //! of on every proof; FFTs use twiddle tables built once per size; gates are evaluated column
 //! by column; the witness is read from the circuit's synthesis without halo2's commitments.
 //! Every random value (blinding rows, the vanishing argument's random polynomial) comes from
-//! the caller's RNG, so a seeded RNG gives a reproducible proof. KZG ignores commitment blinds,
-//! so none are drawn.
+//! a ChaCha20 stream seeded from the caller's RNG, so a seeded RNG gives a reproducible proof.
+//! KZG ignores commitment blinds, so none are drawn.
 
 mod domain;
 mod expression;
@@ -29,7 +29,8 @@ use halo2_proofs::plonk::{Any, Circuit, ProvingKey};
 use halo2_proofs::poly::commitment::Params;
 use halo2_proofs::poly::{Polynomial, Rotation};
 use halo2_proofs::transcript::{Challenge255, TranscriptWrite};
-use rand_core::RngCore;
+use rand_chacha::ChaCha20Rng;
+use rand_core::{RngCore, SeedableRng};
 use rayon::prelude::*;
 
 use crate::error::ProofError;
@@ -75,7 +76,7 @@ pub fn create_proof<M, C, T>(
     cosets: &KeyCosets,
     circuit: &C,
     instances: &[&[Fr]],
-    mut rng: impl RngCore,
+    mut entropy: impl RngCore,
     transcript: &mut T,
 ) -> Result<(), ProofError>
 where
@@ -100,6 +101,12 @@ where
     if instances.len() != cs.num_instance_columns() || instances.iter().any(|i| i.len() > usable) {
         return Err(fail("instance columns do not fit the key".into()));
     }
+
+    // A proof draws about `n` random values; one seed from the caller's generator drives them
+    // (an OS generator would make a system call for each).
+    let mut seed = [0u8; 32];
+    entropy.fill_bytes(&mut seed);
+    let mut rng = ChaCha20Rng::from_seed(seed);
 
     vk.hash_into(transcript).map_err(|e| fail(e.to_string()))?;
     for value in instances.iter().flat_map(|i| i.iter()) {
