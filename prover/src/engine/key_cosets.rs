@@ -87,24 +87,34 @@ impl KeyCosets {
         HEADER_BYTES + columns * (32 + extended * VALUE_BYTES)
     }
 
-    fn columns(&self) -> impl Iterator<Item = &Vec<Fr>> {
+    fn columns(&self) -> impl Iterator<Item = &Vec<Fr>> + '_ {
         self.fixed.iter().chain(&self.sigmas).chain([&self.l0, &self.l_last, &self.l_active])
     }
 
-    /// The stored form, bound to the key whose model id is `key_id`.
+    /// The stored form, bound to the key whose model id is `key_id`. Written in place, column
+    /// by column, so that `compile` holds no third copy of the values.
     pub fn to_bytes(&self, key_id: &[u8; 32]) -> Vec<u8> {
-        let mut out = Vec::with_capacity(HEADER_BYTES);
-        out.extend_from_slice(MAGIC);
-        out.extend_from_slice(&VERSION.to_le_bytes());
-        out.extend_from_slice(key_id);
+        let columns: Vec<&Vec<Fr>> = self.columns().collect();
+        let column_bytes = self.domains.extended * VALUE_BYTES;
+        let bodies_at = HEADER_BYTES + 32 * columns.len();
+        let mut out = vec![0u8; bodies_at + columns.len() * column_bytes];
+        let mut header = Vec::with_capacity(HEADER_BYTES);
+        header.extend_from_slice(MAGIC);
+        header.extend_from_slice(&VERSION.to_le_bytes());
+        header.extend_from_slice(key_id);
         for n in [self.domains.extended.trailing_zeros() as usize, self.fixed.len(), self.sigmas.len()] {
-            out.extend_from_slice(&(n as u32).to_le_bytes());
+            header.extend_from_slice(&(n as u32).to_le_bytes());
         }
-        let bodies: Vec<Vec<u8>> = self.columns().map(|c| c.iter().flat_map(|v| v.to_raw_bytes()).collect()).collect();
-        for body in &bodies {
-            out.extend_from_slice(&Sha256::digest(body));
-        }
-        bodies.iter().for_each(|b| out.extend_from_slice(b));
+        out[..HEADER_BYTES].copy_from_slice(&header);
+        let (head, bodies) = out.split_at_mut(bodies_at);
+        bodies.par_chunks_mut(column_bytes).zip(head[HEADER_BYTES..].par_chunks_mut(32)).zip(columns).for_each(
+            |((body, digest), column)| {
+                for (slot, value) in body.chunks_exact_mut(VALUE_BYTES).zip(column) {
+                    slot.copy_from_slice(&value.to_raw_bytes());
+                }
+                digest.copy_from_slice(&Sha256::digest(&*body));
+            },
+        );
         out
     }
 
