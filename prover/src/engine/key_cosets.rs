@@ -97,15 +97,15 @@ impl KeyCosets {
         let columns: Vec<&Vec<Fr>> = self.columns().collect();
         let column_bytes = self.domains.extended * VALUE_BYTES;
         let bodies_at = HEADER_BYTES + 32 * columns.len();
-        let mut out = vec![0u8; bodies_at + columns.len() * column_bytes];
-        let mut header = Vec::with_capacity(HEADER_BYTES);
-        header.extend_from_slice(MAGIC);
-        header.extend_from_slice(&VERSION.to_le_bytes());
-        header.extend_from_slice(key_id);
+        let total = bodies_at + columns.len() * column_bytes;
+        let mut out = Vec::with_capacity(total);
+        out.extend_from_slice(MAGIC);
+        out.extend_from_slice(&VERSION.to_le_bytes());
+        out.extend_from_slice(key_id);
         for n in [self.domains.extended.trailing_zeros() as usize, self.fixed.len(), self.sigmas.len()] {
-            header.extend_from_slice(&(n as u32).to_le_bytes());
+            out.extend_from_slice(&(n as u32).to_le_bytes());
         }
-        out[..HEADER_BYTES].copy_from_slice(&header);
+        out.resize(total, 0);
         let (head, bodies) = out.split_at_mut(bodies_at);
         bodies.par_chunks_mut(column_bytes).zip(head[HEADER_BYTES..].par_chunks_mut(32)).zip(columns).for_each(
             |((body, digest), column)| {
