@@ -20,7 +20,7 @@ fn bench_model(c: &mut Criterion, label: &str, spec: SynthSpec) {
     let model = Arc::new(compiled.quant);
     let (layout, estimate) = plan(&model, true).expect("synthetic model plans");
     let (key, params) =
-        setup(&insecure_test_srs(estimate.k, 1), SelectedMsm::default(), model.clone(), layout).expect("keygen");
+        setup(&insecure_test_srs(estimate.k), SelectedMsm::default(), model.clone(), layout).expect("keygen");
     let trace = Arc::new(run_float_inputs(&model, &synth_inputs(len, 1, 2)).expect("inference"));
     let mut group = c.benchmark_group("prove");
     group.sample_size(10);

@@ -1,6 +1,8 @@
 //! The circuit of a whole quantized model: chip calls per op, wired by copy constraints from
 //! each op's output cells to the next op's inputs, with the model input (when public) and output
-//! bound to the instance column (inputs first, then outputs, flattened in model order).
+//! bound to the instance column (inputs first, then outputs, flattened in model order). Every
+//! model input cell, public or private, is copied into an identity requantization row that
+//! proves it lies in its declared signed range.
 //!
 //! Each chip may have several *lanes* (copies of its columns side by side); work is placed on
 //! the lane with the fewest rows so far, so a layout trades rows for columns as the planner
@@ -18,12 +20,12 @@ use halo2_proofs::circuit::{Cell, Layouter, SimpleFloorPlanner, Value};
 use halo2_proofs::halo2curves::bn256::Fr;
 use halo2_proofs::plonk::{Advice, Circuit, Column, ConstraintSystem, Error, Fixed, Instance};
 use zkinfer_quant_models::infer::Trace;
-use zkinfer_quant_models::quant::{signed_range, Activation, QOp, QuantModel};
+use zkinfer_quant_models::quant::{saturates, signed_range, Activation, QOp, QuantModel};
 use zkinfer_quant_models::window::Window2d;
 
 use crate::chips::conv::{conv_jobs, conv_jobs_shape};
 use crate::chips::dense::{DenseConfig, DenseJob, DenseShape, DotJob};
-use crate::chips::limbs::limbs;
+use crate::chips::limbs::{limbs, limbs_above};
 use crate::chips::maxpool::{MaxPoolConfig, Window};
 use crate::chips::requant::{Output, RequantConfig, RequantParams, RequantShape};
 use crate::chips::softmax::{SoftmaxConfig, SoftmaxGroup, SoftmaxParams, SoftmaxRow, SoftmaxShape, MAX_INPUT_BITS};
@@ -36,9 +38,13 @@ pub enum CircuitError {
     /// The op (or its size) has no circuit layout.
     #[error("op `{op}` at node `{node}` cannot be laid out as a circuit")]
     UnsupportedOp { op: String, node: String },
-    /// A value the integer inference clamped cannot be proven.
-    #[error("node `{node}`: {count} value(s) saturated (outside the calibrated range) and cannot be proven")]
-    Saturated { node: String, count: usize },
+    /// A value the integer inference clamped cannot be proven (see
+    /// [`zkinfer_quant_models::quant::saturates`], the one rule for it).
+    #[error(
+        "`{tensor}`: {count} value(s) saturated and cannot be proven (first: element {} = {}, provable range [{}, {}])",
+        first.0, first.1, range.0, range.1
+    )]
+    Saturated { tensor: String, count: usize, first: (usize, i64), range: (i64, i64) },
     /// Layout parameters outside what the circuit supports.
     #[error("invalid layout: {0}")]
     BadLayout(String),
@@ -87,7 +93,8 @@ impl LayoutParams {
         if lanes.iter().any(|&l| l > MAX_LANES) {
             return bad(format!("more than {MAX_LANES} lanes"));
         }
-        if self.requant.r_limbs > 8 || self.requant.u_limbs > 8 || !(1..=20).contains(&self.limb_bits) {
+        let RequantShape { r_limbs, u_limbs, v_limbs, .. } = self.requant;
+        if r_limbs > 8 || u_limbs > 8 || v_limbs > 8 || !(1..=20).contains(&self.limb_bits) {
             return bad(format!("requant limbs {:?} of {} bits", self.requant, self.limb_bits));
         }
         if self.softmax.r_limbs > 8 || self.softmax.y_limbs > 8 {
@@ -106,7 +113,7 @@ impl Default for LayoutParams {
             requant_lanes: 1,
             maxpool_lanes: 1,
             softmax_lanes: 0,
-            requant: RequantShape { r_limbs: 2, u_limbs: 1, table: true },
+            requant: RequantShape { r_limbs: 2, u_limbs: 1, v_limbs: 1, table: true },
             softmax: SoftmaxShape::default(),
             zero_cell: false,
             limb_bits: 8,
@@ -173,6 +180,9 @@ pub struct ColumnNeeds {
 
 /// The per-node plans, the table they need, and the columns they use.
 struct Plans {
+    /// The range check of each model input: an identity requantization row per element,
+    /// which proves `v ∈ [-2^(bits-1), 2^(bits-1))` with the requant chip's limbs.
+    inputs: Vec<RequantParams>,
     nodes: Vec<NodePlan>,
     table: LookupTable,
     needs: ColumnNeeds,
@@ -189,7 +199,9 @@ fn plan_nodes(model: &QuantModel, limb_bits: u32) -> Result<Plans, CircuitError>
     let mut shape = RequantShape::default();
     let (mut softmax, mut zero_cell) = (SoftmaxShape::default(), false);
     let mut nodes = Vec::with_capacity(model.nodes.len());
-    let mut requant = |table: &mut LookupTable, mult, half, divisor, domain, activation: &Activation| {
+    // `acc_bits`: the accumulator's width, which bounds how far below the domain a ReLU's
+    // input can go.
+    let mut requant = |table: &mut LookupTable, mult, half, divisor, domain, activation: &Activation, acc_bits| {
         let direct = match activation {
             Activation::Relu => Some(Output::Relu),
             Activation::Identity => Some(Output::Identity),
@@ -199,18 +211,39 @@ fn plan_nodes(model: &QuantModel, limb_bits: u32) -> Result<Plans, CircuitError>
             (Some(output), Some(h)) => (output, h, limbs(table, h, limb_bits)),
             _ => (Output::Table(table.function_tag(domain, activation)), 0, Vec::new()),
         };
-        let params =
-            RequantParams { mult, half, divisor, output, h, r_limbs: limbs(table, divisor, limb_bits), u_limbs };
+        let (low, v_limbs) = match output {
+            Output::Relu => {
+                let low = relu_low_bound(mult, half, divisor, acc_bits, h);
+                (low, limbs_above(table, low, h.trailing_zeros(), limb_bits))
+            }
+            _ => (h, Vec::new()),
+        };
+        let r_limbs = limbs(table, divisor, limb_bits);
+        let params = RequantParams { mult, half, divisor, output, h, low, r_limbs, u_limbs, v_limbs };
         shape.r_limbs = shape.r_limbs.max(params.r_limbs.len());
         shape.u_limbs = shape.u_limbs.max(params.u_limbs.len());
+        shape.v_limbs = shape.v_limbs.max(params.v_limbs.len());
         shape.table |= matches!(output, Output::Table(_));
         params
     };
+    // Every model input cell, public or private, is range-checked to its declared width.
+    let mut inputs = Vec::with_capacity(model.inputs.len());
+    for &t in &model.inputs {
+        let t = &model.tensors[t];
+        if !(1..=MAX_MODEL_INPUT_BITS).contains(&t.bits) {
+            return Err(CircuitError::UnsupportedOp {
+                op: format!("model input of {} bits (at most {MAX_MODEL_INPUT_BITS})", t.bits),
+                node: t.name.clone(),
+            });
+        }
+        inputs.push(requant(&mut table, 1, 0, 1, signed_range(t.bits), &Activation::Identity, 0));
+    }
     for node in &model.nodes {
         nodes.push(match &node.op {
             QOp::Requant { mult, shift, domain, activation } => {
                 let divisor = 1i64 << shift;
-                NodePlan::Requant(requant(&mut table, *mult, divisor / 2, divisor, *domain, activation))
+                let acc_bits = model.tensors[node.inputs[0]].bits;
+                NodePlan::Requant(requant(&mut table, *mult, divisor / 2, divisor, *domain, activation, acc_bits))
             }
             QOp::AvgPool { window, count_include_pad } => {
                 let (i, o) = (&model.tensors[node.inputs[0]].shape, &model.tensors[node.output].shape);
@@ -220,7 +253,7 @@ fn plan_nodes(model: &QuantModel, limb_bits: u32) -> Result<Plans, CircuitError>
                     let n = avg_divisor(&taps, window, *count_include_pad);
                     if let std::collections::btree_map::Entry::Vacant(e) = by_n.entry(n) {
                         let (two_n, n) = (2 * n as i64, n as i64);
-                        e.insert(requant(&mut table, 2, n, two_n, domain, &Activation::Identity));
+                        e.insert(requant(&mut table, 2, n, two_n, domain, &Activation::Identity, 0));
                     }
                 }
                 NodePlan::AvgPool(by_n)
@@ -247,7 +280,20 @@ fn plan_nodes(model: &QuantModel, limb_bits: u32) -> Result<Plans, CircuitError>
             QOp::Dense { .. } | QOp::Conv { .. } | QOp::Add { .. } | QOp::Affine { .. } => NodePlan::Wiring,
         });
     }
-    Ok(Plans { nodes, table, needs: ColumnNeeds { requant: shape, softmax, zero_cell } })
+    Ok(Plans { inputs, nodes, table, needs: ColumnNeeds { requant: shape, softmax, zero_cell } })
+}
+
+/// The widest model input the range check accepts (limbs of at most 8 columns).
+pub const MAX_MODEL_INPUT_BITS: u32 = 32;
+
+/// The smallest power of two `L ≥ h` with `t ≥ -L` for every quotient
+/// `t = floor((acc · mult + half) / divisor)` of an accumulator of `acc_bits` signed bits.
+fn relu_low_bound(mult: i64, half: i64, divisor: i64, acc_bits: u32, h: i64) -> i64 {
+    let reach = 1i128 << acc_bits.clamp(1, 62).saturating_sub(1);
+    let t = |acc: i128| (acc * mult as i128 + half as i128).div_euclid(divisor as i128);
+    let lowest = t(-reach).min(t(reach - 1));
+    let needed = (-lowest).max(h as i128).max(1) as u128;
+    needed.next_power_of_two().min(1 << 62) as i64
 }
 
 /// The taps inside the input of each pooling window, as input element indices.
@@ -409,6 +455,8 @@ pub struct ModelCircuit {
     trace: Arc<Trace>,
     layout: LayoutParams,
     table: LookupTable,
+    /// Per model input: the identity requantization that range-checks it.
+    input_checks: Vec<RequantParams>,
     /// Per node index: its constants, with tags resolved in `table`.
     plans: Vec<NodePlan>,
     needs: ColumnNeeds,
@@ -453,15 +501,17 @@ impl ModelCircuit {
                 )));
             }
         }
-        let Plans { nodes: plans, table, needs } = plan_nodes(&model, layout.limb_bits)?;
+        let Plans { inputs: input_checks, nodes: plans, table, needs } = plan_nodes(&model, layout.limb_bits)?;
         let need = |ok: bool, what: &str| if ok { Ok(()) } else { Err(CircuitError::BadLayout(what.to_string())) };
         let (requant, softmax) = (needs.requant, needs.softmax);
         need(requant.r_limbs <= layout.requant.r_limbs, "too few remainder limbs")?;
         need(requant.u_limbs <= layout.requant.u_limbs, "too few domain limbs")?;
+        need(requant.v_limbs <= layout.requant.v_limbs, "too few negative-side limbs")?;
         need(!requant.table || layout.requant.table, "tabulated activations need the table lookup")?;
         need(softmax.r_limbs <= layout.softmax.r_limbs, "too few softmax remainder limbs")?;
         need(softmax.y_limbs <= layout.softmax.y_limbs, "too few softmax output limbs")?;
         need(!needs.zero_cell || layout.zero_cell, "zero padding needs the zero cell")?;
+        need(layout.requant_lanes > 0, "the model input's range check needs a requant lane")?;
         for (node, plan) in model.nodes.iter().zip(&plans) {
             let lanes = match node.op {
                 QOp::Dense { .. } | QOp::Conv { .. } | QOp::Add { .. } | QOp::Affine { .. } => layout.dense_lanes,
@@ -472,20 +522,36 @@ impl ModelCircuit {
                 _ => 1,
             };
             need(lanes > 0, &format!("no lane for node `{}`", node.name))?;
-            if let (NodePlan::Requant(params), true) = (plan, check_saturation) {
-                let acc = &trace.values[node.inputs[0]];
-                let domain = match node.op {
-                    QOp::Requant { domain, .. } => domain,
-                    _ => (i64::MIN, i64::MAX),
-                };
-                let count = acc.iter().filter(|&&a| !(domain.0..=domain.1).contains(&params.quotient(a).0)).count();
-                if count > 0 {
-                    return Err(CircuitError::Saturated { node: node.name.clone(), count });
+            if let (NodePlan::Requant(params), QOp::Requant { domain, activation, .. }, true) =
+                (plan, &node.op, check_saturation)
+            {
+                let out = &model.tensors[node.output];
+                let quotients = trace.values[node.inputs[0]].iter().map(|&a| params.quotient(a).0);
+                let clamped: Vec<(usize, i64)> =
+                    quotients.enumerate().filter(|&(_, t)| saturates(t, *domain, activation)).collect();
+                if let Some(&first) = clamped.first() {
+                    return Err(CircuitError::Saturated {
+                        tensor: out.name.clone(),
+                        count: clamped.len(),
+                        first,
+                        range: *domain,
+                    });
                 }
             }
         }
-        let mut circuit =
-            ModelCircuit { model, trace, layout, table, plans, needs, placement: Arc::new(Placement::default()) };
+        if check_saturation {
+            for &t in &model.inputs {
+                let (lo, hi) = model.tensors[t].range();
+                if let Some((i, v)) = trace.values[t].iter().enumerate().find(|(_, v)| !(lo..=hi).contains(*v)) {
+                    return Err(CircuitError::TraceMismatch(format!(
+                        "input `{}`[{i}] = {v} is outside its range [{lo}, {hi}]",
+                        model.tensors[t].name
+                    )));
+                }
+            }
+        }
+        let placement = Arc::new(Placement::default());
+        let mut circuit = ModelCircuit { model, trace, layout, table, input_checks, plans, needs, placement };
         circuit.placement = Arc::new(circuit.place());
         Ok(circuit)
     }
@@ -496,6 +562,11 @@ impl ModelCircuit {
         let (mut dense, mut requant) = (Lanes::new(layout.dense_lanes), Lanes::new(layout.requant_lanes));
         let (mut maxpool, mut softmax) = (Lanes::new(layout.maxpool_lanes), Lanes::new(layout.softmax_lanes));
         let mut p = Placement::default();
+        for &t in &self.model.inputs {
+            for c in chunks(self.model.tensors[t].len(), layout.requant_lanes) {
+                p.requant.extend(requant.place(c.len()));
+            }
+        }
         let zeros = |t: usize| vec![0; self.model.tensors[t].len()];
         for (node, plan) in self.model.nodes.iter().zip(&self.plans) {
             let x: Vec<i64> = node.inputs.iter().flat_map(|&t| zeros(t)).collect();
@@ -647,7 +718,7 @@ impl Circuit<Fr> for ModelCircuit {
             }
             None => None,
         };
-        for &t in &model.inputs {
+        for (&t, check) in model.inputs.iter().zip(&self.input_checks) {
             let assigned = layouter.assign_region(
                 || "model input",
                 |mut region| {
@@ -658,6 +729,12 @@ impl Circuit<Fr> for ModelCircuit {
                         .collect::<Vec<_>>())
                 },
             )?;
+            // The range check: each input cell copied into an identity requantization row.
+            for c in chunks(assigned.len(), self.layout.requant_lanes) {
+                let rows: Vec<_> = c.clone().map(|i| check.row(values[t][i], values[t][i])).collect();
+                let &(lane, start) = requant_at.next().ok_or(Error::Synthesis)?;
+                config.requant[lane].assign(&mut layouter, start, check, &assigned[c], &rows)?;
+            }
             input_row += assigned.len();
             if self.layout.public_input {
                 for &cell in &assigned {

@@ -79,7 +79,8 @@ pub struct Estimate {
 /// Column counts of a layout.
 pub fn columns(layout: &LayoutParams) -> (usize, usize, usize, usize) {
     let DenseShape { width, outputs } = layout.dense;
-    let RequantShape { r_limbs, u_limbs, table } = layout.requant;
+    let RequantShape { r_limbs, u_limbs, v_limbs, table } = layout.requant;
+    let u_limbs = u_limbs + v_limbs;
     let (d, r, m, s) = (layout.dense_lanes, layout.requant_lanes, layout.maxpool_lanes, layout.softmax_lanes);
     let t = usize::from(table);
     let s_limbs = 2 * layout.softmax.r_limbs + layout.softmax.y_limbs;
@@ -158,7 +159,7 @@ fn candidates_for(
                     requant_lanes: 1,
                     maxpool_lanes: 1,
                     softmax_lanes: 1,
-                    requant: RequantShape { r_limbs: 8, u_limbs: 8, table: true },
+                    requant: RequantShape { r_limbs: 8, u_limbs: 8, v_limbs: 8, table: true },
                     softmax: SoftmaxShape { r_limbs: 8, y_limbs: 8 },
                     zero_cell: true,
                     limb_bits,

@@ -124,7 +124,7 @@ fn multi_lane_layout_with_narrow_limbs_verifies_and_rejects_mutations() {
         dense_lanes: 3,
         requant_lanes: 4,
         maxpool_lanes: 0,
-        requant: RequantShape { r_limbs: 3, u_limbs: 2, table: false },
+        requant: RequantShape { r_limbs: 3, u_limbs: 2, v_limbs: 4, table: false },
         limb_bits: 4,
         ..LayoutParams::default()
     };

@@ -1,12 +1,14 @@
 //! `zkinfer`: every user-facing command of the verifiable-inference toolchain.
 
 mod commands;
+mod manifest;
 mod model_dir;
 mod pipeline;
 mod progress;
 mod shipped;
 
 use std::path::PathBuf;
+use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use zkinfer_quant_models::onnx::SynthSpec;
@@ -86,6 +88,10 @@ enum Command {
         /// Where the MSMs run: a CUDA GPU, the CPU, or the GPU when one is found.
         #[arg(long, value_enum, default_value_t = DeviceArg::Auto)]
         device: DeviceArg,
+        /// Prove even if the input had to be clamped into its range; the bundle then says so
+        /// (and `verify` prints it). Saturated intermediate values cannot be proven at all.
+        #[arg(long)]
+        allow_saturation: bool,
     },
     /// Check a proof bundle: exit 0 and print the output, or non-zero and the reason.
     Verify {
@@ -100,6 +106,16 @@ enum Command {
         /// Take the expected model id from a model card.
         #[arg(long)]
         model_card: Option<PathBuf>,
+        /// Your input ({"input_data": ...}): reject unless the proof is of exactly this input.
+        #[arg(long)]
+        input: Option<PathBuf>,
+        /// Accept a model compiled with zkinfer's public test SRS (anyone can forge its
+        /// proofs): for tests only.
+        #[arg(long)]
+        allow_insecure_srs: bool,
+        /// Print one JSON object instead of text.
+        #[arg(long)]
+        json: bool,
     },
     /// Write a test SRS (halo2 KZG params). Only insecure test setups: say --insecure-test.
     Srs {
@@ -109,8 +125,6 @@ enum Command {
         /// Acknowledge that the setup's secret derives from a public seed.
         #[arg(long)]
         insecure_test: bool,
-        #[arg(long, default_value_t = 1)]
-        seed: u64,
         #[arg(short, long)]
         output: PathBuf,
     },
@@ -252,8 +266,31 @@ impl From<SynthFamily> for SynthSpec {
     }
 }
 
-fn main() -> anyhow::Result<()> {
-    match Cli::parse().command {
+/// Exit codes: 0 success, 1 an error, 2 a usage error, 3–8 a `verify` rejection (see
+/// `zkinfer_verifier::Rejection::exit_code`).
+fn main() -> ExitCode {
+    match run(Cli::parse().command) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(command: Command) -> anyhow::Result<ExitCode> {
+    let done = match command {
+        Command::Verify { proof, vk, model_id, model_card, input, allow_insecure_srs, json } => {
+            return commands::verify::run(commands::verify::VerifyArgs {
+                proof: &proof,
+                vk: &vk,
+                model_id: model_id.as_deref(),
+                card: model_card.as_deref(),
+                input: input.as_deref(),
+                policy: zkinfer_verifier::Policy { allow_insecure_srs },
+                json,
+            })
+        }
         Command::Inspect { model, json } => commands::inspect::run(&model, json),
         Command::Quantize { model, calibration, output, bits } => {
             commands::quantize::run(&model, &calibration, &output, bits)
@@ -262,13 +299,11 @@ fn main() -> anyhow::Result<()> {
         Command::Compile { model, calibration, srs, private_input, bits, optimize, output } => {
             commands::compile::run(&model, &calibration, srs.as_deref(), private_input, bits, optimize.into(), &output)
         }
-        Command::Prove { dir, input, output, binary, device } => {
-            commands::prove::run(&dir, &input, &output, binary, device.into())
+        Command::Prove { dir, input, output, binary, device, allow_saturation } => {
+            let options = zkinfer_prover::ProveOptions { allow_saturation, self_check: true };
+            commands::prove::run(&dir, &input, &output, binary, device.into(), options)
         }
-        Command::Verify { proof, vk, model_id, model_card } => {
-            commands::verify::run(&proof, &vk, model_id.as_deref(), model_card.as_deref())
-        }
-        Command::Srs { k, insecure_test, seed, output } => commands::srs::run(k, insecure_test, seed, &output),
+        Command::Srs { k, insecure_test, output } => commands::srs::run(k, insecure_test, &output),
         Command::Demo => commands::demo::run(),
         Command::Study { family, sizes, repeat, output } => {
             let family = match family {
@@ -288,5 +323,6 @@ fn main() -> anyhow::Result<()> {
         }
         Command::Synth { family, seed, output } => commands::synth::run(family.into(), seed, &output),
         Command::Accuracy { model, dataset, json } => commands::accuracy::run(&model, &dataset, json),
-    }
+    };
+    done.map(|()| ExitCode::SUCCESS)
 }

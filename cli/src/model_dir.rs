@@ -11,49 +11,85 @@ use zkinfer_circuits::model::LayoutParams;
 use zkinfer_quant_models::file_write::write_replacing;
 use zkinfer_verifier::IoTensor;
 
+/// File names inside a compiled-model folder.
+pub const MODEL: &str = "model.zkq";
+pub const PK: &str = "pk";
+pub const VK: &str = "vk";
+pub const SRS: &str = "srs.params";
+/// Window tables of the SRS for the CPU prover's full-width MSMs (an accelerator only).
+pub const MSM_TABLES: &str = "msm-tables";
+/// The key's polynomials on the extended coset, so that `prove` need not compute them
+/// (an accelerator only).
+pub const KEY_COSETS: &str = "key-cosets";
+pub const CARD: &str = "model-card.json";
+
 /// Paths inside a compiled-model folder.
 pub struct ModelDir(pub PathBuf);
 
 impl ModelDir {
     pub fn model(&self) -> PathBuf {
-        self.0.join("model.zkq")
+        self.0.join(MODEL)
     }
     pub fn pk(&self) -> PathBuf {
-        self.0.join("pk")
-    }
-    pub fn vk(&self) -> PathBuf {
-        self.0.join("vk")
+        self.0.join(PK)
     }
     pub fn srs(&self) -> PathBuf {
-        self.0.join("srs.params")
+        self.0.join(SRS)
     }
-    /// Window tables of the SRS for the CPU prover's full-width MSMs (an accelerator only).
     pub fn msm_tables(&self) -> PathBuf {
-        self.0.join("msm-tables")
+        self.0.join(MSM_TABLES)
     }
-    /// The key's polynomials on the extended coset, so that `prove` need not compute them
-    /// (an accelerator only).
     pub fn key_cosets(&self) -> PathBuf {
-        self.0.join("key-cosets")
+        self.0.join(KEY_COSETS)
     }
-    pub fn card(&self) -> PathBuf {
-        self.0.join("model-card.json")
+}
+
+/// Fills a staging folder beside `dir` with `fill`, then puts it in `dir`'s place. An existing
+/// `dir` is replaced only if it is empty or a compiled folder (it holds a manifest or a model
+/// card): `-o` naming a folder of other files is refused rather than emptied.
+pub fn replace_dir(dir: &Path, fill: impl FnOnce(&Path) -> anyhow::Result<()>) -> anyhow::Result<()> {
+    let name = dir
+        .file_name()
+        .and_then(|n| n.to_str())
+        .ok_or_else(|| anyhow::anyhow!("{}: not a folder name", dir.display()))?;
+    let parent = dir.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    if dir.exists() {
+        let is_compiled = dir.join(crate::manifest::MANIFEST).exists() || dir.join(CARD).exists();
+        let is_empty = std::fs::read_dir(dir).map(|mut d| d.next().is_none()).unwrap_or(false);
+        anyhow::ensure!(
+            dir.is_dir() && (is_compiled || is_empty),
+            "{} exists and is not a compiled model folder; choose another output folder",
+            dir.display()
+        );
     }
+    std::fs::create_dir_all(parent).with_context(|| format!("creating {}", parent.display()))?;
+    let staging = parent.join(format!(".{name}.partial-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&staging);
+    std::fs::create_dir(&staging).with_context(|| format!("creating {}", staging.display()))?;
+    if let Err(e) = fill(&staging) {
+        let _ = std::fs::remove_dir_all(&staging);
+        return Err(e);
+    }
+    let old = parent.join(format!(".{name}.old-{}", std::process::id()));
+    let had_old = dir.exists();
+    if had_old {
+        std::fs::rename(dir, &old).with_context(|| format!("moving the earlier {} aside", dir.display()))?;
+    }
+    if let Err(e) = std::fs::rename(&staging, dir) {
+        if had_old {
+            let _ = std::fs::rename(&old, dir);
+        }
+        return Err(e).with_context(|| format!("moving the new folder to {}", dir.display()));
+    }
+    if had_old {
+        std::fs::remove_dir_all(&old).with_context(|| format!("removing the earlier folder {}", old.display()))?;
+    }
+    Ok(())
 }
 
 /// Writes `bytes` to `path` so that an earlier file there is kept whole if the write fails.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
     write_replacing(path, bytes).with_context(|| format!("writing {}", path.display()))
-}
-
-/// Removes a file that may not exist.
-pub fn remove_if_present(path: &Path) -> anyhow::Result<()> {
-    match std::fs::remove_file(path) {
-        Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
-            Err(e).with_context(|| format!("removing {}", path.display()))
-        }
-        _ => Ok(()),
-    }
 }
 
 /// Reads a file, naming it in the error.
@@ -99,6 +135,17 @@ pub struct CardAccuracy {
     pub quant_top1: Option<f64>,
 }
 
+/// One model input's ranges: what calibration saw, and what the circuit accepts (beyond it,
+/// `prove` refuses the input as saturated).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct InputRange {
+    pub name: String,
+    /// Largest magnitude in the calibration set.
+    pub calibrated_max_abs: f64,
+    /// Smallest and largest float the input's integers stand for.
+    pub provable: (f64, f64),
+}
+
 /// What a model owner publishes beside the verifier key.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct ModelCard {
@@ -114,6 +161,9 @@ pub struct ModelCard {
     pub macs: usize,
     pub inputs: Vec<IoTensor>,
     pub outputs: Vec<IoTensor>,
+    pub input_ranges: Vec<InputRange>,
+    /// Headroom kept above the calibrated ranges (a fraction).
+    pub headroom: f64,
     pub accuracy: CardAccuracy,
     pub pk_bytes: usize,
     pub vk_bytes: usize,

@@ -9,22 +9,21 @@ use std::time::Duration;
 use zkinfer_circuits::model::ModelCircuit;
 use zkinfer_circuits::planner::{plan_for, Objective};
 use zkinfer_prover::{
-    insecure_test_srs, prove, read_srs, setup, Device, MsmTables, ProveTimings, ProverKey, RoutedParams, SelectedMsm,
+    insecure_test_srs, prove_with, read_srs, setup, Device, MsmTables, ProveOptions, ProveTimings, ProverKey,
+    RoutedParams, SelectedMsm,
 };
 use zkinfer_quant_models::compile::compile_onnx;
 use zkinfer_quant_models::infer::run_float_inputs;
 use zkinfer_quant_models::report::accuracy;
 use zkinfer_quant_models::{CompiledModel, QuantConfig};
-use zkinfer_verifier::ProofBundle;
+use zkinfer_verifier::{ProofBundle, Setup, VerifierSrs};
 
+use crate::manifest::Manifest;
 use crate::model_dir::{
-    map, read, remove_if_present, write_atomic, CardAccuracy, Columns, ModelCard, ModelDir, SrsInfo,
+    map, read, replace_dir, CardAccuracy, Columns, InputRange, ModelCard, ModelDir, SrsInfo, CARD, KEY_COSETS, MODEL,
+    MSM_TABLES, PK, SRS, VK,
 };
 use crate::progress::step;
-
-/// Seed of the insecure test SRS used when no `--srs` is given. Public on purpose: such a setup
-/// protects nothing, and the model card says so.
-pub const INSECURE_SRS_SEED: u64 = 0x007a_6b69_6e66_6572;
 
 /// Everything `compile` produces.
 pub struct Artifacts {
@@ -58,23 +57,27 @@ pub fn compile(
     let (compiled, _) = step(&format!("import, calibrate ({} samples), quantize", calibration.samples.len()), || {
         Ok(compile_onnx(onnx, name, &calibration.samples, config)?)
     })?;
+    for w in &compiled.calibration_warnings {
+        eprintln!("warning: {w}");
+    }
     let model = Arc::new(compiled.quant.clone());
     let ((layout, _), _) = step("plan the circuit layout", || Ok(plan_for(&model, public_input, objective)?))?;
     let circuit = ModelCircuit::for_keygen(model.clone(), layout)?;
     let (k, rows) = (circuit.min_k(), circuit.rows());
-    let (srs, kind) = match srs {
+    let srs = match srs {
         Some(path) => {
             let bytes = read(path)?;
-            (step(&format!("load SRS {} (k = {k})", path.display()), || Ok(read_srs(&bytes, k)?))?.0, "file")
+            step(&format!("load SRS {} (k = {k})", path.display()), || Ok(read_srs(&bytes, k)?))?.0
         }
-        None => {
-            eprintln!("warning: no --srs given: using an INSECURE test SRS from a public seed; anyone can forge proofs for this model id");
-            (
-                step(&format!("generate INSECURE test SRS (k = {k})"), || Ok(insecure_test_srs(k, INSECURE_SRS_SEED)))?
-                    .0,
-                "insecure-test",
-            )
+        None => step(&format!("generate INSECURE test SRS (k = {k})"), || Ok(insecure_test_srs(k)))?.0,
+    };
+    // Judged from the setup itself, not from where it was read.
+    let kind = match VerifierSrs::from_params(&srs).setup() {
+        Setup::InsecureTest => {
+            eprintln!("warning: INSECURE test SRS (its secret is public): anyone can forge proofs for this model id, and `verify` refuses them without --allow-insecure-srs");
+            "insecure-test"
         }
+        Setup::Unknown { .. } => "file",
     };
     let ((key, mut params), keygen) =
         step(&format!("keygen ({rows} rows, k = {k})"), || Ok(setup(&srs, SelectedMsm::default(), model, layout)?))?;
@@ -89,6 +92,20 @@ pub fn compile(
     }
     let stats = compiled.float.stats();
     let spec = key.spec().clone();
+    let input_ranges = spec
+        .inputs
+        .iter()
+        .enumerate()
+        .map(|(k, t)| {
+            let seen = calibration.samples.iter().filter_map(|s| s.get(k)).flatten();
+            let half = (1i64 << (t.bits - 1)) as f64;
+            InputRange {
+                name: t.name.clone(),
+                calibrated_max_abs: seen.fold(0.0, |m, v| m.max(v.abs())),
+                provable: (-half * t.scale(), (half - 1.0) * t.scale()),
+            }
+        })
+        .collect();
     let card = ModelCard {
         model_id: key.verifier.model_id().to_string(),
         model: name.to_string(),
@@ -107,6 +124,8 @@ pub fn compile(
         macs: stats.macs,
         inputs: spec.inputs,
         outputs: spec.outputs,
+        input_ranges,
+        headroom: config.margin,
         accuracy: CardAccuracy {
             samples: report.samples,
             argmax_agreement: report.argmax_agreement,
@@ -120,27 +139,27 @@ pub fn compile(
 }
 
 impl Artifacts {
-    /// Writes the compiled folder; returns the card as written (with the key sizes).
+    /// Writes the compiled folder, manifest last, into a staging folder beside `dir` that then
+    /// replaces `dir`: an interrupted compile leaves an earlier folder as it was.
     pub fn save(&mut self, dir: &Path) -> anyhow::Result<()> {
-        std::fs::create_dir_all(dir).map_err(|e| anyhow::anyhow!("creating {}: {e}", dir.display()))?;
-        let d = ModelDir(dir.to_path_buf());
-        let pk = self.key.to_bytes();
-        self.card.pk_bytes = pk.len();
-        write_atomic(&d.model(), &self.compiled.to_bytes()?)?;
-        write_atomic(&d.pk(), &pk)?;
-        write_atomic(&d.vk(), &self.key.verifier.to_bytes())?;
-        write_atomic(&d.srs(), &zkinfer_prover::write_srs(self.params.inner()))?;
-        // Accelerators of an earlier compile into this folder would not match the new key.
-        match &self.msm_tables {
-            Some(tables) => write_atomic(&d.msm_tables(), &tables.to_bytes())?,
-            None => remove_if_present(&d.msm_tables())?,
-        }
-        match self.key.cosets_file() {
-            Some(cosets) => write_atomic(&d.key_cosets(), &cosets)?,
-            None => remove_if_present(&d.key_cosets())?,
-        }
-        write_atomic(&d.card(), serde_json::to_string_pretty(&self.card)?.as_bytes())?;
-        Ok(())
+        replace_dir(dir, |staging| {
+            let mut manifest = Manifest::new(&self.card.model_id);
+            let pk = self.key.to_bytes();
+            self.card.pk_bytes = pk.len();
+            manifest.write_file(staging, PK, &pk)?;
+            drop(pk);
+            manifest.write_file(staging, MODEL, &self.compiled.to_bytes()?)?;
+            manifest.write_file(staging, VK, &self.key.verifier.to_bytes())?;
+            manifest.write_file(staging, SRS, &zkinfer_prover::write_srs(self.params.inner()))?;
+            if let Some(tables) = &self.msm_tables {
+                manifest.write_file(staging, MSM_TABLES, &tables.to_bytes())?;
+            }
+            if let Some(cosets) = self.key.cosets_file() {
+                manifest.write_file(staging, KEY_COSETS, &cosets)?;
+            }
+            manifest.write_file(staging, CARD, serde_json::to_string_pretty(&self.card)?.as_bytes())?;
+            manifest.write(staging)
+        })
     }
 }
 
@@ -152,12 +171,23 @@ pub struct Loaded {
 }
 
 /// Loads `dir` (written by `compile`) for proving with MSMs on `device`; says which it picked.
+/// Every file is checked against the folder's manifest first.
 pub fn load(dir: &Path, device: Device) -> anyhow::Result<Loaded> {
+    let checked = Manifest::check(dir)?;
     let d = ModelDir(dir.to_path_buf());
     let compiled = CompiledModel::load(&d.model())?;
     let key = ProverKey::from_bytes(&map(&d.pk())?)?;
+    if key.verifier.model_id().to_string() != checked.manifest.model_id {
+        anyhow::bail!("{}: the proving key is not for the model id in the manifest", dir.display());
+    }
+    if key.verifier.srs.setup() == Setup::InsecureTest {
+        eprintln!(
+            "warning: this model uses the INSECURE test SRS: anyone can forge its proofs, and `verify` refuses them"
+        );
+    }
     // The accelerators only speed proving up: without them (or with damaged ones) it proves anyway.
-    if let Ok(bytes) = map(&d.key_cosets()) {
+    if checked.accelerator(KEY_COSETS) {
+        let bytes = map(&d.key_cosets())?;
         if let Err(e) = key.attach_cosets(&bytes) {
             eprintln!("warning: {} not used ({e}); computing them", d.key_cosets().display());
         }
@@ -166,7 +196,8 @@ pub fn load(dir: &Path, device: Device) -> anyhow::Result<Loaded> {
     let (backend, line) = SelectedMsm::select(device)?;
     eprintln!("{line}");
     let mut params = RoutedParams::new(srs, backend);
-    if let Ok(bytes) = map(&d.msm_tables()) {
+    if checked.accelerator(MSM_TABLES) {
+        let bytes = map(&d.msm_tables())?;
         if let Err(e) = params.attach_msm_tables(&bytes) {
             eprintln!("warning: {} not used ({e}); proving without it", d.msm_tables().display());
         }
@@ -174,15 +205,21 @@ pub fn load(dir: &Path, device: Device) -> anyhow::Result<Loaded> {
     Ok(Loaded { compiled, key, params })
 }
 
-/// Runs the integer inference on `input` and proves it with fresh blinding.
-pub fn prove_input(loaded: &Loaded, input: &[Vec<f64>]) -> anyhow::Result<(ProofBundle, ProveTimings)> {
+/// Runs the integer inference on `input` and proves it with fresh blinding. Saturations are
+/// refused unless `options` allow them (then the bundle lists them).
+pub fn prove_input(
+    loaded: &Loaded,
+    input: &[Vec<f64>],
+    options: ProveOptions,
+) -> anyhow::Result<(ProofBundle, ProveTimings)> {
     let model = Arc::new(loaded.compiled.quant.clone());
     let trace = Arc::new(run_float_inputs(&model, input)?);
-    for s in &trace.saturations {
-        eprintln!(
-            "warning: {} of {} values of `{}` saturated (outside the calibrated range)",
-            s.clamped, s.total, s.tensor
-        );
+    if options.allow_saturation {
+        for s in &trace.saturations {
+            eprintln!(
+                "warning: saturated: {s}; proving the clamped computation (--allow-saturation), marked in the bundle"
+            );
+        }
     }
-    Ok(prove(&loaded.params, &loaded.key, model, trace, rand_core::OsRng)?)
+    Ok(prove_with(&loaded.params, &loaded.key, model, trace, rand_core::OsRng, options)?)
 }

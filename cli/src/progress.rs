@@ -5,7 +5,8 @@ use std::time::{Duration, Instant};
 
 use indicatif::{ProgressBar, ProgressStyle};
 
-/// Runs `f` under a spinner labelled `what` and prints `what` with the elapsed time when done.
+/// Runs `f` under a spinner labelled `what` and prints `what` with the elapsed time when done,
+/// on stderr (stdout is for results: a bundle written with `-o -`, JSON).
 pub fn step<T>(what: &str, f: impl FnOnce() -> anyhow::Result<T>) -> anyhow::Result<(T, Duration)> {
     let bar = ProgressBar::new_spinner().with_message(what.to_string());
     bar.set_style(
@@ -17,7 +18,7 @@ pub fn step<T>(what: &str, f: impl FnOnce() -> anyhow::Result<T>) -> anyhow::Res
     let took = start.elapsed();
     bar.finish_and_clear();
     let out = out?;
-    println!("{what:<52} {:>10}", human(took));
+    eprintln!("{what:<52} {:>10}", human(took));
     Ok((out, took))
 }
 

@@ -87,43 +87,92 @@ fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }
 
+/// A setup whose secret nobody kept: made here with fresh randomness and thrown away (a
+/// one-party ceremony), written in halo2's params format for `compile --srs`.
+fn fresh_srs(path: &Path, k: u32) {
+    use halo2_proofs::halo2curves::bn256::Bn256;
+    use halo2_proofs::poly::kzg::commitment::ParamsKZG;
+    std::fs::write(path, zkinfer_prover::write_srs(&ParamsKZG::<Bn256>::setup(k, rand_core::OsRng))).unwrap();
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn compile(dir: &Path, srs: Option<&Path>, out: &Path, extra: &[&str]) -> Output {
+    let (onnx, cal) = (dir.join("model.onnx"), dir.join("calibration.json"));
+    let mut args = vec!["compile", s(&onnx), "--calibration", s(&cal), "-o", s(out)];
+    if let Some(srs) = srs {
+        args.extend(["--srs", s(srs)]);
+    }
+    args.extend(extra);
+    zkinfer(&args)
+}
+
 #[test]
-fn srs_compile_prove_verify_and_rejections() {
+fn the_public_test_setup_is_refused_whatever_the_files_claim() {
     let dir = model_dir();
-    let tmp = temp_dir("prove");
+    let tmp = temp_dir("insecure");
     let srs = tmp.join("test.srs");
     let out = zkinfer(&["srs", "--k", "12", "-o", s(&srs)]);
     assert!(!out.status.success() && stderr(&out).contains("--insecure-test"));
     let out = zkinfer(&["srs", "--k", "12", "--insecure-test", "-o", s(&srs)]);
     assert!(out.status.success(), "{}", stderr(&out));
-    assert!(String::from_utf8_lossy(&out.stdout).contains("INSECURE"));
+    assert!(stdout(&out).contains("INSECURE"));
 
+    // Passed as a file, the test setup is still recognised: the card says so and `verify`
+    // refuses its proofs with their own exit code unless told to allow them.
     let compiled = tmp.join("compiled");
-    let cal = s(&dir.join("calibration.json")).to_string();
-    let onnx = s(&dir.join("model.onnx")).to_string();
-    let out = zkinfer(&["compile", &onnx, "--calibration", &cal, "--srs", s(&srs), "-o", s(&compiled)]);
+    let out = compile(&dir, Some(&srs), &compiled, &[]);
+    assert!(out.status.success() && stderr(&out).contains("INSECURE"), "{}", stderr(&out));
+    let card: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(compiled.join("model-card.json")).unwrap()).unwrap();
+    assert_eq!(card["srs"]["kind"], "insecure-test");
+    let proof = tmp.join("proof.json");
+    let out = zkinfer(&["prove", s(&compiled), "--input", s(&dir.join("input.json")), "-o", s(&proof)]);
+    assert!(out.status.success() && stderr(&out).contains("INSECURE"), "{}", stderr(&out));
+    let (vk, card_path) = (compiled.join("vk"), compiled.join("model-card.json"));
+    let out = zkinfer(&["verify", s(&proof), "--vk", s(&vk), "--model-card", s(&card_path)]);
+    assert_eq!(out.status.code(), Some(7), "{}", stdout(&out));
+    assert!(stdout(&out).lines().next().unwrap().starts_with("rejected: insecure setup"), "{}", stdout(&out));
+    let out = zkinfer(&["verify", s(&proof), "--vk", s(&vk), "--model-card", s(&card_path), "--allow-insecure-srs"]);
+    assert!(out.status.success(), "{}", stdout(&out));
+    assert!(stdout(&out).contains("setup: INSECURE test setup"), "{}", stdout(&out));
+}
+
+#[test]
+fn compile_prove_verify_with_a_fresh_setup_and_every_rejection_class() {
+    let dir = model_dir();
+    let tmp = temp_dir("prove");
+    let srs = tmp.join("fresh.srs");
+    fresh_srs(&srs, 12);
+    let compiled = tmp.join("compiled");
+    let out = compile(&dir, Some(&srs), &compiled, &[]);
     assert!(out.status.success(), "{}", stderr(&out));
+    assert!(compiled.join("manifest.json").exists());
     let card: serde_json::Value =
         serde_json::from_slice(&std::fs::read(compiled.join("model-card.json")).unwrap()).unwrap();
     assert_eq!(card["srs"]["kind"], "file");
     assert!(card["accuracy"]["argmax_agreement"].as_f64().unwrap() > 0.95);
     let id = card["model_id"].as_str().unwrap().to_string();
 
-    let proof = tmp.join("proof.json");
-    let out = zkinfer(&["prove", s(&compiled), "--input", s(&dir.join("input.json")), "-o", s(&proof)]);
+    // The bundle can go to stdout; progress stays on stderr.
+    let input = s(&dir.join("input.json")).to_string();
+    let out = zkinfer(&["prove", s(&compiled), "--input", &input, "-o", "-"]);
     assert!(out.status.success(), "{}", stderr(&out));
-    let bundle: serde_json::Value = serde_json::from_slice(&std::fs::read(&proof).unwrap()).unwrap();
+    let bundle: serde_json::Value = serde_json::from_slice(&out.stdout).expect("stdout is the bundle alone");
     for field in ["version", "model_id", "inputs", "outputs", "proof"] {
         assert!(bundle.get(field).is_some(), "bundle lacks `{field}`");
     }
     assert_eq!(bundle["outputs"][0]["shape"], serde_json::json!([1, 10]));
-    // The default (`auto`) says which MSM backend it picked.
-    assert!(stderr(&out).contains("MSMs on "), "{}", stderr(&out));
+    // The default (`auto`) says which MSM backend it picked, and the proof was checked.
+    assert!(stderr(&out).contains("MSMs on ") && stderr(&out).contains("self-check"), "{}", stderr(&out));
+    let proof = tmp.join("proof.json");
+    std::fs::write(&proof, &out.stdout).unwrap();
 
     // `--device cpu` proves the same output; `--device cuda` proves too where a GPU opens and
     // otherwise fails before writing anything, naming the reason.
     let cpu_proof = tmp.join("cpu-proof.json");
-    let input = s(&dir.join("input.json")).to_string();
     let out = zkinfer(&["prove", s(&compiled), "--input", &input, "-o", s(&cpu_proof), "--device", "cpu"]);
     assert!(out.status.success() && stderr(&out).contains("MSMs on the CPU"), "{}", stderr(&out));
     let cpu_bundle: serde_json::Value = serde_json::from_slice(&std::fs::read(&cpu_proof).unwrap()).unwrap();
@@ -138,35 +187,34 @@ fn srs_compile_prove_verify_and_rejections() {
 
     let vk = s(&compiled.join("vk")).to_string();
     let card_path = s(&compiled.join("model-card.json")).to_string();
-    let out = zkinfer(&["verify", s(&proof), "--vk", &vk, "--model-card", &card_path]);
-    assert!(out.status.success(), "{}", stderr(&out));
-    assert!(String::from_utf8_lossy(&out.stdout).contains("accepted"));
+    let verify = |bundle: &Path, extra: &[&str]| {
+        let mut args = vec!["verify", s(bundle), "--vk", &vk, "--model-card", &card_path];
+        args.extend(extra);
+        zkinfer(&args)
+    };
+    let out = verify(&proof, &["--input", &input]);
+    assert!(out.status.success(), "{}", stdout(&out));
+    let first = stdout(&out).lines().next().unwrap_or_default().to_string();
+    assert!(first.starts_with("accepted") && first.contains("the proven input is yours"), "{first}");
+    assert!(stdout(&out).contains(&format!("setup: unknown setup {}", card["srs"]["id"].as_str().unwrap())));
+    let out = verify(&proof, &["--json"]);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!((v["accepted"].as_bool(), v["outputs"][0]["shape"].clone()), (Some(true), serde_json::json!([1, 10])));
 
-    // The MSM tables and key cosets only speed proving up: damaged ones are reported and
-    // proving goes on without them, to a proof that verifies.
-    let tables = compiled.join("msm-tables");
-    let mut damaged = std::fs::read(&tables).expect("compile writes the MSM tables");
-    let middle = damaged.len() / 2;
-    damaged.truncate(middle);
-    std::fs::write(&tables, damaged).unwrap();
-    let cosets = compiled.join("key-cosets");
-    let mut damaged = std::fs::read(&cosets).expect("compile writes the key cosets");
-    let middle = damaged.len() / 2;
-    damaged[middle] ^= 1;
-    std::fs::write(&cosets, damaged).unwrap();
-    let unaccelerated = tmp.join("unaccelerated-proof.json");
-    let out = zkinfer(&["prove", s(&compiled), "--input", &input, "-o", s(&unaccelerated), "--device", "cpu"]);
-    for file in ["msm-tables", "key-cosets"] {
-        assert!(out.status.success() && stderr(&out).contains(&format!("{file} not used")), "{}", stderr(&out));
-    }
-    assert!(stderr(&out).contains("corrupt"), "{}", stderr(&out));
-    let out = zkinfer(&["verify", s(&unaccelerated), "--vk", &vk, "--model-card", &card_path]);
-    assert!(out.status.success(), "{}", stderr(&out));
+    // Another buyer's input: rejected as an input mismatch.
+    let mut other: serde_json::Value = serde_json::from_slice(&std::fs::read(&input).unwrap()).unwrap();
+    other["input_data"][0][5] = 0.75.into();
+    let other_input = tmp.join("other-input.json");
+    std::fs::write(&other_input, other.to_string()).unwrap();
+    let out = verify(&proof, &["--input", s(&other_input)]);
+    assert_eq!(out.status.code(), Some(8), "{}", stdout(&out));
+    assert!(stdout(&out).starts_with("rejected: input mismatch"), "{}", stdout(&out));
 
-    // Another model id, and a changed output: non-zero exit with the reason.
+    // Another model id, a changed output, garbage: each its own exit code and first line.
     let other = "00".repeat(32);
     let out = zkinfer(&["verify", s(&proof), "--vk", &vk, "--model-id", &other]);
-    assert!(!out.status.success() && stderr(&out).contains("wrong model"), "{}", stderr(&out));
+    assert_eq!(out.status.code(), Some(3), "{}", stdout(&out));
+    assert!(stdout(&out).starts_with("rejected: wrong model"), "{}", stdout(&out));
     let mut forged = bundle.clone();
     let v = forged["outputs"][0]["values"][0].as_i64().unwrap() + 1;
     let scale = forged["outputs"][0]["scale"].as_f64().unwrap();
@@ -175,10 +223,107 @@ fn srs_compile_prove_verify_and_rejections() {
     let forged_path = tmp.join("forged.json");
     std::fs::write(&forged_path, serde_json::to_vec(&forged).unwrap()).unwrap();
     let out = zkinfer(&["verify", s(&forged_path), "--vk", &vk, "--model-id", &id]);
-    assert!(!out.status.success() && stderr(&out).contains("proof invalid"), "{}", stderr(&out));
+    assert_eq!(out.status.code(), Some(6), "{}", stdout(&out));
+    assert!(stdout(&out).starts_with("rejected: proof invalid: the proof does not check"), "{}", stdout(&out));
+    let out = zkinfer(&["verify", s(&forged_path), "--vk", &vk, "--model-id", &id, "--json"]);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!((v["accepted"].as_bool(), v["class"].as_str()), (Some(false), Some("proof-invalid")));
     std::fs::write(&forged_path, b"{not json").unwrap();
     let out = zkinfer(&["verify", s(&forged_path), "--vk", &vk, "--model-id", &id]);
-    assert!(!out.status.success() && stderr(&out).contains("malformed bundle"), "{}", stderr(&out));
+    assert_eq!(out.status.code(), Some(4), "{}", stdout(&out));
+    assert!(stdout(&out).starts_with("rejected: malformed bundle"), "{}", stdout(&out));
+}
+
+#[test]
+fn a_folder_that_does_not_hold_together_is_refused_or_its_accelerators_skipped() {
+    let dir = model_dir();
+    let tmp = temp_dir("folder");
+    let srs = tmp.join("fresh.srs");
+    fresh_srs(&srs, 12);
+    let compiled = tmp.join("compiled");
+    assert!(compile(&dir, Some(&srs), &compiled, &[]).status.success());
+    let input = s(&dir.join("input.json")).to_string();
+    let prove = |out: &str| zkinfer(&["prove", s(&compiled), "--input", &input, "-o", out, "--device", "cpu"]);
+    let restore = |name: &str, bytes: &[u8]| std::fs::write(compiled.join(name), bytes).unwrap();
+
+    // Damaged accelerators (a flipped bit anywhere) are skipped: proving goes on and verifies.
+    for name in ["msm-tables", "key-cosets"] {
+        let original = std::fs::read(compiled.join(name)).expect("compile writes the accelerators");
+        let mut damaged = original.clone();
+        let at = damaged.len() / 2;
+        damaged[at] ^= 4;
+        restore(name, &damaged);
+        let proof = tmp.join(format!("{name}.json"));
+        let out = prove(s(&proof));
+        assert!(out.status.success(), "{}", stderr(&out));
+        assert!(stderr(&out).contains(&format!("{name} does not match the manifest; proving without it")));
+        let vk = compiled.join("vk");
+        let out = zkinfer(&["verify", s(&proof), "--vk", s(&vk), "--model-card", s(&compiled.join("model-card.json"))]);
+        assert!(out.status.success(), "{}", stdout(&out));
+        restore(name, &original);
+    }
+    // A flipped byte in a core file, or a setup of another size: refused before any work,
+    // naming the file, and nothing is written.
+    let other_srs = tmp.join("other.srs");
+    fresh_srs(&other_srs, 13);
+    let cases = [("model.zkq", None), ("pk", None), ("vk", None), ("srs.params", Some(other_srs))];
+    for (name, replacement) in cases {
+        let original = std::fs::read(compiled.join(name)).unwrap();
+        let damaged = replacement.map(|p| std::fs::read(p).unwrap()).unwrap_or_else(|| {
+            let mut d = original.clone();
+            let at = d.len() - 7;
+            d[at] ^= 1;
+            d
+        });
+        restore(name, &damaged);
+        let proof = tmp.join("never.json");
+        let out = prove(s(&proof));
+        assert!(!out.status.success() && !proof.exists(), "{name}");
+        assert!(stderr(&out).contains(&format!("{name} does not match the folder's manifest")), "{}", stderr(&out));
+        restore(name, &original);
+    }
+
+    // Compiling again into the folder replaces it whole; a folder of other files is refused.
+    assert!(compile(&dir, Some(&srs), &compiled, &["--private-input"]).status.success());
+    let card: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(compiled.join("model-card.json")).unwrap()).unwrap();
+    assert_eq!(card["layout"]["public_input"], false);
+    assert!(prove(s(&tmp.join("private.json"))).status.success());
+    let precious = tmp.join("precious");
+    std::fs::create_dir_all(&precious).unwrap();
+    std::fs::write(precious.join("notes.txt"), b"mine").unwrap();
+    let out = compile(&dir, Some(&srs), &precious, &[]);
+    assert!(!out.status.success() && stderr(&out).contains("is not a compiled model folder"), "{}", stderr(&out));
+    assert_eq!(std::fs::read(precious.join("notes.txt")).unwrap(), b"mine");
+}
+
+#[test]
+fn a_clamped_input_is_refused_unless_allowed_and_then_marked() {
+    let dir = model_dir();
+    let tmp = temp_dir("clamp");
+    let srs = tmp.join("fresh.srs");
+    fresh_srs(&srs, 12);
+    let compiled = tmp.join("compiled");
+    assert!(compile(&dir, Some(&srs), &compiled, &[]).status.success());
+    let mut input: serde_json::Value = serde_json::from_slice(&std::fs::read(dir.join("input.json")).unwrap()).unwrap();
+    input["input_data"][0][3] = 1e6.into();
+    let big = tmp.join("big.json");
+    std::fs::write(&big, input.to_string()).unwrap();
+    let proof = tmp.join("clamped.json");
+    let out = zkinfer(&["prove", s(&compiled), "--input", s(&big), "-o", s(&proof)]);
+    assert!(!out.status.success() && !proof.exists());
+    let err = stderr(&out);
+    assert!(err.contains("`input`") && err.contains("element 3") && err.contains("--allow-saturation"), "{err}");
+
+    let out = zkinfer(&["prove", s(&compiled), "--input", s(&big), "-o", s(&proof), "--allow-saturation"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let (vk, card) = (compiled.join("vk"), compiled.join("model-card.json"));
+    let out = zkinfer(&["verify", s(&proof), "--vk", s(&vk), "--model-card", s(&card)]);
+    assert!(out.status.success() && stdout(&out).contains("the result involved clamping"), "{}", stdout(&out));
+    // The buyer's own (unclamped) input is not the proven one.
+    let out = zkinfer(&["verify", s(&proof), "--vk", s(&vk), "--model-card", s(&card), "--input", s(&big)]);
+    assert_eq!(out.status.code(), Some(8), "{}", stdout(&out));
+    assert!(stdout(&out).contains("clamped"), "{}", stdout(&out));
 }
 
 #[test]

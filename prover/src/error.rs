@@ -25,6 +25,12 @@ pub enum ProofError {
     /// zkinfer's prover loop could not prove (unsatisfied constraints, unsupported circuit).
     #[error("proving failed: {0}")]
     Engine(String),
+    /// Values were clamped into range: proving them would attest another computation.
+    #[error("{}; refusing to prove a clamped computation (allow it with --allow-saturation, which marks the bundle)", .0.iter().map(|s| s.to_string()).collect::<Vec<_>>().join("; "))]
+    Saturated(Vec<zkinfer_quant_models::infer::Saturation>),
+    /// The proof just made does not verify under the key's own verifier: nothing is handed out.
+    #[error("the proof just made does not verify ({0}); the compiled folder is damaged or inconsistent")]
+    SelfCheck(Rejection),
     /// `--device cuda` was asked for and no CUDA device could be used.
     #[error("{0}")]
     Device(String),

@@ -26,7 +26,7 @@ use crate::spec::circuit_spec;
 
 const MAGIC: &[u8; 4] = b"ZKPK";
 /// Version of the proving-key file format.
-pub const PK_VERSION: u16 = 2;
+pub const PK_VERSION: u16 = 3;
 
 /// A model's proving key with the verifier key derived from it.
 pub struct ProverKey {

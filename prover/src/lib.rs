@@ -18,7 +18,7 @@ pub use keys::{circuit_k, setup, ProverKey, PK_VERSION};
 pub use msm::{
     Basis, CpuMsm, Device, GpuMsm, MsmBackend, MsmTables, SelectedMsm, SmallScalarMsm, TableError, WindowTable,
 };
-pub use proof::{prove, ProveTimings};
+pub use proof::{prove, prove_with, ProveOptions, ProveTimings};
 pub use scheme::RoutedParams;
 pub use spec::circuit_spec;
-pub use srs::{insecure_test_srs, read_srs, write_srs, SrsSource};
+pub use srs::{insecure_test_srs, read_srs, write_srs, INSECURE_SRS_SEED};

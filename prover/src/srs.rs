@@ -11,19 +11,16 @@ use rayon::prelude::*;
 
 use crate::error::ProofError;
 
-/// Where a setup came from; recorded in the model card so a buyer knows what they trust.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum SrsSource {
-    /// Toxic waste derived from a public seed: anyone can forge proofs. Tests and demos only.
-    InsecureTest { seed: u64 },
-    /// A published setup read from a file (its hash is in the model id).
-    File,
-}
+/// Seed of the one insecure test SRS zkinfer makes. Public on purpose: such a setup protects
+/// nothing. Its secret is the same at every `k`, so every test SRS has the SRS id
+/// [`zkinfer_verifier::INSECURE_TEST_SRS_ID`], which the verifier refuses by default.
+pub const INSECURE_SRS_SEED: u64 = 0x007a_6b69_6e66_6572;
 
 /// An SRS whose toxic waste comes from a public seed: anyone can forge proofs against it. For
-/// tests and benchmarks only; production loads a published universal setup with [`read_srs`].
-pub fn insecure_test_srs(k: u32, seed: u64) -> ParamsKZG<Bn256> {
-    ParamsKZG::setup(k, rand_chacha::ChaCha20Rng::seed_from_u64(seed))
+/// tests, benchmarks and demos only; production loads a published universal setup with
+/// [`read_srs`]. The verifier recognises it by its SRS id.
+pub fn insecure_test_srs(k: u32) -> ParamsKZG<Bn256> {
+    ParamsKZG::setup(k, rand_chacha::ChaCha20Rng::seed_from_u64(INSECURE_SRS_SEED))
 }
 
 /// Writes `params` in halo2's params format (`k`, `g`, `g_lagrange`, `g2`, `s·g2`, raw points).
@@ -70,11 +67,23 @@ pub fn read_srs(bytes: &[u8], k: u32) -> Result<ParamsKZG<Bn256>, ProofError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use zkinfer_verifier::VerifierSrs;
+    use zkinfer_verifier::{Setup, VerifierSrs, INSECURE_TEST_SRS_ID};
+
+    #[test]
+    fn every_test_srs_has_the_id_the_verifier_refuses() {
+        for k in [4, 7] {
+            let srs = VerifierSrs::from_params(&insecure_test_srs(k));
+            assert_eq!(srs.id_hex(), INSECURE_TEST_SRS_ID, "k = {k}");
+            assert_eq!(srs.setup(), Setup::InsecureTest);
+        }
+        let other = VerifierSrs::from_params(&ParamsKZG::setup(4, rand_chacha::ChaCha20Rng::seed_from_u64(1)));
+        assert!(matches!(other.setup(), Setup::Unknown { .. }));
+    }
 
     #[test]
     fn written_srs_reads_back_and_downsizes_to_the_same_setup() {
-        let params = insecure_test_srs(5, 3);
+        let seeded = |k, seed| ParamsKZG::<Bn256>::setup(k, rand_chacha::ChaCha20Rng::seed_from_u64(seed));
+        let params = seeded(5, 3);
         let bytes = write_srs(&params);
         let same = read_srs(&bytes, 5).unwrap();
         assert_eq!(VerifierSrs::from_params(&same), VerifierSrs::from_params(&params));
@@ -82,12 +91,12 @@ mod tests {
         assert_eq!(small.k(), 4);
         // Same toxic secret, so the same SRS id.
         assert_eq!(VerifierSrs::from_params(&small).id(), VerifierSrs::from_params(&params).id());
-        assert_ne!(VerifierSrs::from_params(&insecure_test_srs(5, 4)).id(), VerifierSrs::from_params(&params).id());
+        assert_ne!(VerifierSrs::from_params(&seeded(5, 4)).id(), VerifierSrs::from_params(&params).id());
     }
 
     #[test]
     fn bad_files_are_reported() {
-        let bytes = write_srs(&insecure_test_srs(4, 3));
+        let bytes = write_srs(&insecure_test_srs(4));
         for (bad, what) in [
             (bytes[..100].to_vec(), "truncated or another format"),
             (vec![1, 2], "shorter than its header"),

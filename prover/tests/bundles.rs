@@ -13,7 +13,17 @@ use zkinfer_quant_models::compile::compile_onnx_file;
 use zkinfer_quant_models::infer::run_float_inputs;
 use zkinfer_quant_models::io::{read_calibration, read_input};
 use zkinfer_quant_models::{QOp, QuantConfig, QuantModel};
-use zkinfer_verifier::{verify, ProofBundle, Rejection, VerifierKey};
+use zkinfer_verifier::{verify_with, Policy, ProofBundle, Rejection, VerifiedOutput, VerifierKey};
+
+/// The buyer's check, with the test setup these keys are made with allowed (the refusal of that
+/// setup has its own tests).
+fn verify(
+    bundle: &ProofBundle,
+    key: &VerifierKey,
+    id: &zkinfer_verifier::ModelId,
+) -> Result<VerifiedOutput, Rejection> {
+    verify_with(bundle, key, id, Policy { allow_insecure_srs: true })
+}
 
 fn shipped(name: &str) -> (Arc<QuantModel>, Vec<Vec<f64>>) {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../quant-models/models").join(name);
@@ -25,7 +35,7 @@ fn shipped(name: &str) -> (Arc<QuantModel>, Vec<Vec<f64>>) {
 fn keys(model: &Arc<QuantModel>, public_input: bool) -> (ProverKey, RoutedParams<SmallScalarMsm>) {
     let layout = plan(model, public_input).unwrap().0;
     let k = circuit_k(model.clone(), layout).unwrap();
-    setup(&insecure_test_srs(k, 42), SmallScalarMsm::default(), model.clone(), layout).unwrap()
+    setup(&insecure_test_srs(k), SmallScalarMsm::default(), model.clone(), layout).unwrap()
 }
 
 fn prove_once(
@@ -179,8 +189,7 @@ fn proof_size_profile_keeps_proofs_within_budget_and_the_estimate_is_an_upper_bo
         for objective in [Objective::ProveTime, Objective::ProofSize] {
             let layout = plan_for(&model, true, objective).unwrap().0;
             let k = circuit_k(model.clone(), layout).unwrap();
-            let (key, params) =
-                setup(&insecure_test_srs(k, 42), SmallScalarMsm::default(), model.clone(), layout).unwrap();
+            let (key, params) = setup(&insecure_test_srs(k), SmallScalarMsm::default(), model.clone(), layout).unwrap();
             let bundle = prove_once(&model, &input, &key, &params);
             let vk = VerifierKey::from_bytes(&key.verifier.to_bytes()).unwrap();
             assert!(verify(&bundle, &vk, &vk.model_id()).is_ok(), "{name} {objective:?}");

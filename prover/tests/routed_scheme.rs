@@ -30,7 +30,7 @@ fn routed_commitments_equal_stock_kzg() {
 
 fn commitments_equal_stock_kzg<M: MsmBackend + Default + 'static>(backend: M, window_tables: bool) {
     let k = 6;
-    let srs = insecure_test_srs(k, 5);
+    let srs = insecure_test_srs(k);
     let mut routed = RoutedParams::new(srs.clone(), backend);
     if window_tables {
         assert!(routed.build_msm_tables().is_some());
@@ -65,7 +65,7 @@ fn routed_keygen_equals_stock_keygen() {
     let samples = read_calibration(&dir.join("calibration.json")).unwrap();
     let model = Arc::new(compile_onnx_file(&dir.join("model.onnx"), &samples, QuantConfig::default()).unwrap().quant);
     let layout = plan(&model, true).unwrap().0;
-    let srs = insecure_test_srs(circuit_k(model.clone(), layout).unwrap(), 5);
+    let srs = insecure_test_srs(circuit_k(model.clone(), layout).unwrap());
     let (key, _) = setup(&srs, SmallScalarMsm::default(), model.clone(), layout).unwrap();
     let circuit = ModelCircuit::for_keygen(model, layout).unwrap();
     let vk = keygen_vk(&srs, &circuit).unwrap();

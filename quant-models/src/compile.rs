@@ -7,7 +7,7 @@ use crate::error::{ModelError, Result};
 use crate::float_infer::run_float;
 use crate::model_file::CompiledModel;
 use crate::onnx::{import_onnx_bytes, tract_reference};
-use crate::quant::{calibrate, quantize, QuantConfig};
+use crate::quant::{calibrate, calibration_warnings, quantize, QuantConfig};
 
 /// Relative tolerance between our float graph and tract on the same input.
 const TRANSLATION_TOLERANCE: f64 = 1e-3;
@@ -34,8 +34,9 @@ pub fn compile_onnx(
         }
     }
     let ranges = calibrate(&float, samples)?;
+    let calibration_warnings = calibration_warnings(&float, samples, &ranges);
     let quant = quantize(&float, &ranges, config)?;
-    Ok(CompiledModel { quant, float })
+    Ok(CompiledModel { quant, float, calibration_warnings })
 }
 
 /// [`compile_onnx`] from a file.

@@ -18,6 +18,9 @@ pub enum ModelError {
     /// A tensor's shape could not be determined statically.
     #[error("shape of tensor `{0}` is not static after setting the batch size to 1")]
     DynamicShape(String),
+    /// A tensor with a zero-size dimension: nothing to compute, and no circuit to prove it.
+    #[error("tensor `{tensor}` has shape {shape:?}, with a zero-size dimension")]
+    EmptyTensor { tensor: String, shape: Vec<usize> },
     /// An input or calibration sample does not match the model.
     #[error("input `{name}`: {reason}")]
     BadInput { name: String, reason: String },

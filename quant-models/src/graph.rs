@@ -108,6 +108,19 @@ pub enum FloatOp {
 }
 
 impl FloatOp {
+    /// The op's constants (weights, biases, elementwise factors), each with its role.
+    pub fn constants(&self) -> Vec<(&'static str, &[f64])> {
+        match self {
+            FloatOp::Dense { weight, bias, .. } | FloatOp::Conv { weight, bias, .. } => {
+                vec![("weight", weight), ("bias", bias)]
+            }
+            FloatOp::Affine { mul, add } => vec![("multiplier", mul), ("addend", add)],
+            _ => Vec::new(),
+        }
+    }
+}
+
+impl FloatOp {
     /// The op's name in reports.
     pub fn name(&self) -> &'static str {
         match self {
@@ -145,6 +158,23 @@ pub struct FloatGraph {
 }
 
 impl FloatGraph {
+    /// Refuses non-finite constants: a NaN or infinite weight has no fixed-point value, and a
+    /// quantized model built from it would prove a meaningless computation.
+    pub fn check_finite(&self) -> crate::Result<()> {
+        for n in &self.nodes {
+            for (role, values) in n.op.constants() {
+                if let Some(i) = values.iter().position(|v| !v.is_finite()) {
+                    return Err(crate::ModelError::UnsupportedUse {
+                        node: n.name.clone(),
+                        op: n.op.name().to_string(),
+                        reason: format!("{role}[{i}] is {}: only finite constants can be quantized", values[i]),
+                    });
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// Adds a tensor and returns its id.
     pub fn add_tensor(&mut self, name: impl Into<String>, shape: Vec<usize>) -> TensorId {
         self.tensors.push(TensorInfo { name: name.into(), shape });

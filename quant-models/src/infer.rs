@@ -5,14 +5,32 @@
 use crate::error::{ModelError, Result};
 use crate::float_infer::{axis_split, conv_shape};
 use crate::kernels;
-use crate::quant::{Activation, QOp, QuantModel, EXP_FRAC_BITS};
+use crate::quant::{saturates, Activation, QOp, QuantModel, EXP_FRAC_BITS};
 
-/// Values that had to be clamped into their tensor's range, per tensor.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// Values that had to be clamped into their tensor's range, per tensor: what a proof of this
+/// run would attest differs from the unclamped computation, so `prove` refuses it by default.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Saturation {
+    /// The tensor whose values were clamped (for a requantization, its output).
     pub tensor: String,
     pub clamped: usize,
     pub total: usize,
+    /// The first clamped element: its flat index and its value before clamping (at the
+    /// tensor's integer scale).
+    pub first: (usize, i64),
+    /// The range the values were clamped into.
+    pub range: (i64, i64),
+}
+
+impl std::fmt::Display for Saturation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let (i, v) = self.first;
+        write!(
+            f,
+            "{} of {} values of `{}` outside the provable range [{}, {}] (first: element {i} = {v})",
+            self.clamped, self.total, self.tensor, self.range.0, self.range.1
+        )
+    }
 }
 
 /// Every tensor's integer value after a run, plus the saturations that occurred.
@@ -58,20 +76,20 @@ pub fn quantize_inputs(model: &QuantModel, inputs: &[Vec<f64>]) -> Result<(Vec<V
         }
         let (lo, hi) = t.range();
         let scale = (t.frac_bits as f64).exp2();
-        let mut clamped = 0;
+        let mut counter = SaturationCounter::new(&t.name, data.len(), (lo, hi));
         let q = data
             .iter()
-            .map(|v| {
+            .enumerate()
+            .map(|(i, v)| {
                 let r = (v * scale).round();
                 if r < lo as f64 || r > hi as f64 {
-                    clamped += 1;
+                    // Saturating float-to-int cast: the reported value is exact up to i64's range.
+                    counter.count(i, r as i64);
                 }
                 (r.clamp(lo as f64, hi as f64)) as i64
             })
             .collect();
-        if clamped > 0 {
-            saturations.push(Saturation { tensor: t.name.clone(), clamped, total: data.len() });
-        }
+        saturations.extend(counter.finish());
         out.push(q);
     }
     Ok((out, saturations))
@@ -108,10 +126,9 @@ pub fn run(model: &QuantModel, inputs: Vec<Vec<i64>>) -> Result<Trace> {
                 kernels::conv2d(x, weight, bias, conv_shape(in_shape, &out_t.shape, *group), window)
             }
             QOp::Requant { mult, shift, domain, activation } => {
-                let (y, clamped) = requant(x, *mult, *shift, *domain, activation);
-                if clamped > 0 {
-                    saturations.push(Saturation { tensor: out_t.name.clone(), clamped, total: x.len() });
-                }
+                let mut counter = SaturationCounter::new(&out_t.name, x.len(), *domain);
+                let y = requant(x, *mult, *shift, *domain, activation, &mut counter);
+                saturations.extend(counter.finish());
                 y
             }
             QOp::Add { a_mult, b_mult } => {
@@ -154,35 +171,53 @@ pub fn run_float_inputs(model: &QuantModel, inputs: &[Vec<f64>]) -> Result<Trace
     Ok(trace)
 }
 
-/// Clamps that change the output are counted; clamping a ReLU's negative side or a bounded
-/// function's flat tail is not a loss of information.
-fn requant(x: &[i64], mult: i64, shift: u32, (lo, hi): (i64, i64), act: &Activation) -> (Vec<i64>, usize) {
+/// Counts the saturated elements of one tensor and remembers the first.
+struct SaturationCounter {
+    report: Saturation,
+}
+
+impl SaturationCounter {
+    fn new(tensor: &str, total: usize, range: (i64, i64)) -> Self {
+        SaturationCounter { report: Saturation { tensor: tensor.to_string(), clamped: 0, total, first: (0, 0), range } }
+    }
+
+    fn count(&mut self, index: usize, value: i64) {
+        if self.report.clamped == 0 {
+            self.report.first = (index, value);
+        }
+        self.report.clamped += 1;
+    }
+
+    fn finish(self) -> Option<Saturation> {
+        (self.report.clamped > 0).then_some(self.report)
+    }
+}
+
+/// The requantization's output; every quotient that [`saturates`] is counted.
+fn requant(
+    x: &[i64],
+    mult: i64,
+    shift: u32,
+    (lo, hi): (i64, i64),
+    act: &Activation,
+    counter: &mut SaturationCounter,
+) -> Vec<i64> {
     let half = if shift == 0 { 0 } else { 1i128 << (shift - 1) };
-    let mut clamped = 0;
-    let y = x
-        .iter()
-        .map(|&acc| {
+    x.iter()
+        .enumerate()
+        .map(|(i, &acc)| {
             let t = ((acc as i128 * mult as i128 + half) >> shift) as i64;
+            if saturates(t, (lo, hi), act) {
+                counter.count(i, t);
+            }
             let c = t.clamp(lo, hi);
-            let counts = match act {
-                Activation::Relu => t > hi,
-                Activation::Table { func, .. } => t != c && !func_saturates(*func),
-                Activation::Identity => t != c,
-            };
-            clamped += usize::from(counts);
             match act {
                 Activation::Identity => c,
                 Activation::Relu => c.max(0),
                 Activation::Table { values, .. } => values[(c - lo) as usize],
             }
         })
-        .collect();
-    (y, clamped)
-}
-
-fn func_saturates(f: crate::graph::ActFn) -> bool {
-    use crate::graph::ActFn::*;
-    matches!(f, Sigmoid | Tanh | Clip { .. })
+        .collect()
 }
 
 fn softmax(x: &[i64], shape: &[usize], axis: usize, exp_table: &[i64], out_frac: i32) -> Vec<i64> {
@@ -211,12 +246,16 @@ mod tests {
 
     #[test]
     fn requant_rounds_half_up_and_clamps() {
-        let (y, c) = requant(&[5, 6, -5, -6, 1000], 1, 2, (-128, 127), &Activation::Identity);
+        let mut counter = SaturationCounter::new("y", 5, (-128, 127));
+        let y = requant(&[5, 6, -5, -6, 1000], 1, 2, (-128, 127), &Activation::Identity, &mut counter);
         // 5/4 = 1.25 → 1; 6/4 = 1.5 → 2; -5/4 = -1.25 → -1; -6/4 = -1.5 → -1 (half up); 250 → 127.
         assert_eq!(y, vec![1, 2, -1, -1, 127]);
-        assert_eq!(c, 1);
-        let (y, c) = requant(&[-1000, 3], 1, 0, (-128, 127), &Activation::Relu);
-        assert_eq!((y, c), (vec![0, 3], 0));
+        let report = counter.finish().unwrap();
+        assert_eq!((report.clamped, report.first), (1, (4, 250)));
+        // A ReLU's input below the range is not a saturation: its output is exactly 0.
+        let mut counter = SaturationCounter::new("y", 2, (-128, 127));
+        let y = requant(&[-1000, 3], 1, 0, (-128, 127), &Activation::Relu, &mut counter);
+        assert_eq!((y, counter.finish()), (vec![0, 3], None));
     }
 
     #[test]

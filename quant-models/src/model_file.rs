@@ -18,6 +18,10 @@ pub const ZKQ_VERSION: u32 = 1;
 pub struct CompiledModel {
     pub quant: QuantModel,
     pub float: FloatGraph,
+    /// What looked wrong with the calibration set at compile time (shown to the model owner,
+    /// not stored).
+    #[serde(skip)]
+    pub calibration_warnings: Vec<String>,
 }
 
 impl CompiledModel {

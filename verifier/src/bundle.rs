@@ -2,7 +2,8 @@
 //!
 //! Two encodings of one record: JSON for people (top-level `version`, `model_id`, `inputs` when
 //! the input is public, `outputs`, and `proof` as hex) and binary for size (magic `ZKPB`, a
-//! little-endian `u16` version, bincode). [`ProofBundle::from_bytes`] reads either.
+//! little-endian `u16` version, bincode). [`ProofBundle::from_bytes`] reads either, and refuses
+//! fields it does not know (a field a verifier ignores could mislead the buyer who reads it).
 
 use bincode::Options;
 use serde::{Deserialize, Serialize};
@@ -10,13 +11,15 @@ use serde::{Deserialize, Serialize};
 use crate::error::Rejection;
 
 /// Version of the bundle format.
-pub const BUNDLE_VERSION: u32 = 1;
+/// 2: `clamped`, unknown fields refused, the binary header's version checked.
+pub const BUNDLE_VERSION: u32 = 2;
 const MAGIC: &[u8; 4] = b"ZKPB";
 /// Upper bound of a bundle's size: far above any proof of a supported circuit.
 const MAX_BUNDLE_BYTES: u64 = 512 << 20;
 
 /// One public tensor: its integers (what the circuit sees) and the floats they stand for.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct TensorValues {
     pub name: String,
     pub shape: Vec<usize>,
@@ -27,8 +30,21 @@ pub struct TensorValues {
     pub floats: Vec<f64>,
 }
 
+/// A tensor whose values the provider clamped into range before proving (`prove
+/// --allow-saturation`): the proof attests the clamped computation, not the unclamped one.
+/// Only the provider can know this for a hidden input; a buyer who sent a public input checks it
+/// with [`crate::check_input`].
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClampedTensor {
+    pub tensor: String,
+    pub clamped: usize,
+    pub total: usize,
+}
+
 /// A proven inference result.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct ProofBundle {
     pub version: u32,
     /// Hex of the [`crate::ModelId`] the provider claims to have run.
@@ -37,13 +53,16 @@ pub struct ProofBundle {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub inputs: Option<Vec<TensorValues>>,
     pub outputs: Vec<TensorValues>,
+    /// Tensors clamped before proving; empty for an exact result.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub clamped: Vec<ClampedTensor>,
     /// The halo2 proof (SHPLONK, Blake2b transcript).
     #[serde(with = "hex_bytes")]
     pub proof: Vec<u8>,
 }
 
 /// The binary form's record: every field in order (bincode cannot skip absent ones as JSON does).
-type BinaryFields = (u32, String, Option<Vec<TensorValues>>, Vec<TensorValues>, Vec<u8>);
+type BinaryFields = (u32, String, Option<Vec<TensorValues>>, Vec<TensorValues>, Vec<ClampedTensor>, Vec<u8>);
 
 fn codec() -> impl Options {
     bincode::DefaultOptions::new().with_fixint_encoding().with_limit(MAX_BUNDLE_BYTES)
@@ -51,7 +70,8 @@ fn codec() -> impl Options {
 
 impl ProofBundle {
     fn fields(&self) -> BinaryFields {
-        (self.version, self.model_id.clone(), self.inputs.clone(), self.outputs.clone(), self.proof.clone())
+        let (inputs, outputs) = (self.inputs.clone(), self.outputs.clone());
+        (self.version, self.model_id.clone(), inputs, outputs, self.clamped.clone(), self.proof.clone())
     }
 
     /// Pretty JSON.
@@ -71,10 +91,18 @@ impl ProofBundle {
     pub fn from_bytes(bytes: &[u8]) -> Result<Self, Rejection> {
         let bundle: ProofBundle = match bytes.strip_prefix(MAGIC) {
             Some(body) => {
-                let body = body.get(2..).ok_or_else(|| Rejection::malformed("bundle", "truncated header"))?;
+                let (header, body) =
+                    body.split_first_chunk::<2>().ok_or_else(|| Rejection::malformed("bundle", "truncated header"))?;
+                let header = u16::from_le_bytes(*header);
+                if u32::from(header) != BUNDLE_VERSION {
+                    return Err(Rejection::malformed(
+                        "bundle",
+                        format!("binary version {header}, this verifier reads {BUNDLE_VERSION}"),
+                    ));
+                }
                 let fields: BinaryFields = codec().deserialize(body).map_err(|e| Rejection::malformed("bundle", e))?;
-                let (version, model_id, inputs, outputs, proof) = fields;
-                ProofBundle { version, model_id, inputs, outputs, proof }
+                let (version, model_id, inputs, outputs, clamped, proof) = fields;
+                ProofBundle { version, model_id, inputs, outputs, clamped, proof }
             }
             None => serde_json::from_slice(bytes).map_err(|e| Rejection::malformed("bundle", e))?,
         };
@@ -113,7 +141,14 @@ mod tests {
             values: vec![4, -1],
             floats: vec![1.0, -0.25],
         };
-        ProofBundle { version: 1, model_id: "ab".repeat(32), inputs: None, outputs: vec![t], proof: vec![1, 2, 255] }
+        ProofBundle {
+            version: BUNDLE_VERSION,
+            model_id: "ab".repeat(32),
+            inputs: None,
+            outputs: vec![t],
+            clamped: Vec::new(),
+            proof: vec![1, 2, 255],
+        }
     }
 
     #[test]
@@ -133,5 +168,20 @@ mod tests {
         for bytes in [b.to_json().into_bytes(), b"{".to_vec(), b"ZKPB".to_vec(), bundle().to_binary()[..20].to_vec()] {
             assert!(matches!(ProofBundle::from_bytes(&bytes), Err(Rejection::Malformed { what: "bundle", .. })));
         }
+    }
+
+    #[test]
+    fn unknown_fields_and_another_binary_header_are_refused() {
+        let mut json: serde_json::Value = serde_json::from_str(&bundle().to_json()).unwrap();
+        json["verified"] = serde_json::Value::Bool(true);
+        let err = ProofBundle::from_bytes(json.to_string().as_bytes()).unwrap_err();
+        assert!(err.to_string().contains("unknown field `verified`"), "{err}");
+        let mut json: serde_json::Value = serde_json::from_str(&bundle().to_json()).unwrap();
+        json["outputs"][0]["note"] = serde_json::Value::Bool(true);
+        assert!(ProofBundle::from_bytes(json.to_string().as_bytes()).is_err());
+        let mut binary = bundle().to_binary();
+        binary[4] = 1;
+        let err = ProofBundle::from_bytes(&binary).unwrap_err();
+        assert!(err.to_string().contains("binary version 1"), "{err}");
     }
 }

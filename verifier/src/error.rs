@@ -15,10 +15,41 @@ pub enum Rejection {
     /// The proof does not verify for these public values under this key.
     #[error("proof invalid: {0}")]
     ProofInvalid(String),
+    /// The key was made with a setup whose secret is public: anyone can forge its proofs.
+    #[error("insecure setup: the model was compiled with zkinfer's public test SRS, so anyone can forge its proofs (allow it only for testing)")]
+    InsecureSetup,
+    /// The proven input is not the input the buyer sent.
+    #[error("input mismatch: {0}")]
+    InputMismatch(String),
 }
 
 impl Rejection {
     pub(crate) fn malformed(what: &'static str, reason: impl std::fmt::Display) -> Self {
         Rejection::Malformed { what, reason: reason.to_string() }
+    }
+
+    /// The process exit code `zkinfer verify` uses for this rejection (1 is other errors, such as
+    /// an unreadable file, and 2 a usage error).
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            Rejection::WrongModel { .. } => 3,
+            Rejection::Malformed { .. } => 4,
+            Rejection::InstanceMismatch(_) => 5,
+            Rejection::ProofInvalid(_) => 6,
+            Rejection::InsecureSetup => 7,
+            Rejection::InputMismatch(_) => 8,
+        }
+    }
+
+    /// A stable name of the rejection class, for programs reading `verify --json`.
+    pub fn class(&self) -> &'static str {
+        match self {
+            Rejection::WrongModel { .. } => "wrong-model",
+            Rejection::Malformed { .. } => "malformed",
+            Rejection::InstanceMismatch(_) => "instance-mismatch",
+            Rejection::ProofInvalid(_) => "proof-invalid",
+            Rejection::InsecureSetup => "insecure-setup",
+            Rejection::InputMismatch(_) => "input-mismatch",
+        }
     }
 }

@@ -20,7 +20,8 @@ use crate::srs::VerifierSrs;
 const MAGIC: &[u8; 4] = b"ZKVK";
 /// Version of the verifier key file format.
 /// 2: layouts gained the softmax chip and the zero cell.
-pub const KEY_VERSION: u16 = 2;
+/// 3: model inputs range-checked; ReLU inputs below the activation range proven.
+pub const KEY_VERSION: u16 = 3;
 /// The largest circuit (`2^k` rows) a key may declare; bounds what parsing allocates.
 const MAX_K: u32 = 26;
 /// Upper bound of a key file's size.
@@ -33,7 +34,8 @@ pub struct IoTensor {
     pub shape: Vec<usize>,
     /// The tensor holds `value · 2^-frac_bits`.
     pub frac_bits: i32,
-    /// Every value `v` has `|v| ≤ 2^(bits-1)`.
+    /// Every value lies in `[-2^(bits-1), 2^(bits-1))`; the circuit range-checks inputs and
+    /// bounds outputs to it.
     pub bits: u32,
 }
 

@@ -13,9 +13,9 @@ mod model_id;
 mod srs;
 mod verify;
 
-pub use bundle::{ProofBundle, TensorValues, BUNDLE_VERSION};
+pub use bundle::{ClampedTensor, ProofBundle, TensorValues, BUNDLE_VERSION};
 pub use error::Rejection;
 pub use key::{CircuitSpec, IoTensor, VerifierKey};
 pub use model_id::ModelId;
-pub use srs::VerifierSrs;
-pub use verify::{verify, VerifiedOutput};
+pub use srs::{Setup, VerifierSrs, INSECURE_TEST_SRS_ID};
+pub use verify::{check_input, verify, verify_with, Policy, VerifiedOutput};

@@ -18,6 +18,29 @@ pub struct VerifierSrs {
     points: Vec<u8>,
 }
 
+/// The SRS id of zkinfer's insecure test setup (`zkinfer srs --insecure-test`, and `compile`
+/// without `--srs`). Its secret derives from a public seed, so anyone can forge proofs under it;
+/// the verifier recognises it from the id alone, whatever the prover's files claim.
+pub const INSECURE_TEST_SRS_ID: &str = "587cd2f17f4cf3b86f3b254727d8d6b543b5e8c722b7f14fa1754dc0dff79c80";
+
+/// What a buyer is told about the setup behind a verifier key.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Setup {
+    /// zkinfer's public-seed test setup: proofs under it prove nothing.
+    InsecureTest,
+    /// Any other setup: the buyer must know where the SRS with this id came from.
+    Unknown { id: String },
+}
+
+impl std::fmt::Display for Setup {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Setup::InsecureTest => f.write_str("INSECURE test setup (public secret: anyone can forge proofs)"),
+            Setup::Unknown { id } => write!(f, "unknown setup {id}"),
+        }
+    }
+}
+
 const G1_BYTES: usize = 64;
 const G2_BYTES: usize = 128;
 
@@ -42,6 +65,14 @@ impl VerifierSrs {
     /// [`VerifierSrs::id`] in hex, as model cards and tools print it.
     pub fn id_hex(&self) -> String {
         hex::encode(self.id())
+    }
+
+    /// Which setup this is, judged from its id alone.
+    pub fn setup(&self) -> Setup {
+        match self.id_hex() {
+            id if id == INSECURE_TEST_SRS_ID => Setup::InsecureTest,
+            id => Setup::Unknown { id },
+        }
     }
 
     /// Verifier parameters for circuits of size `2^k`, with every point checked to lie on its curve.

@@ -40,6 +40,16 @@ pub fn limbs(table: &mut LookupTable, end: i64, limb_bits: u32) -> Vec<Limb> {
         .collect()
 }
 
+/// Limbs covering the multiples of `2^base_bits` in `[0, end)`: the limbs of `end >> base_bits`
+/// moved up by `base_bits`, so that [`split`] reads their digits straight from a value.
+pub fn limbs_above(table: &mut LookupTable, end: i64, base_bits: u32, limb_bits: u32) -> Vec<Limb> {
+    let mut out = limbs(table, end >> base_bits, limb_bits);
+    for limb in &mut out {
+        limb.shift += base_bits;
+    }
+    out
+}
+
 /// The limb values of `value`. The last limb keeps the high bits unreduced, so a value out of
 /// range shows up as a last limb outside its table range (and fails the lookup).
 pub fn split(value: i64, limbs: &[Limb]) -> Vec<i64> {

@@ -3,18 +3,25 @@
 //! function, and the mean of an average pool (`mult = 2`, `half = n`, `divisor = 2n`).
 //!
 //! Columns: advice `acc` (copied from the producing op), `t`, `y`, `s` and range-checked limbs
-//! `cr_*` (of the remainder) and `cu_*` (of `t`'s offset); fixed per row `mult`, `half`,
-//! `divisor`, `h`, a weight and a range tag per limb; selectors `q_relu`, `q_ident`, `q_table`.
+//! `cr_*` (of the remainder), `cu_*` (of `t`'s offset below `h`) and `cv_*` (of the multiples
+//! of `h` a ReLU's negative side needs); fixed per row `mult`, `half`, `divisor`, `h`, a weight
+//! and a range tag per limb; selectors `q_relu`, `q_ident`, `q_table`.
 //! - every row: `acc · mult + half = t · divisor + r` with `r = Σ wr_i · cr_i`, each limb in its
 //!   tag's range (so `0 ≤ r < divisor`): `t = floor((acc · mult + half) / divisor)` exactly;
-//! - ReLU and identity rows: `t + h = s · h + u` with `u = Σ wu_j · cu_j ∈ [0, h)` and
-//!   `s ∈ {0, 1}`, so `t ∈ [-h, h)` and `s = [t ≥ 0]`; then `y = s · u` (ReLU) or `y = t`;
+//! - identity rows: `t + h = s · h + u` with `u = Σ wu_j · cu_j ∈ [0, h)` and `s ∈ {0, 1}`, so
+//!   `t ∈ [-h, h)`; then `y = t`;
+//! - ReLU rows (the `h` column holds `L`, a power of two at least `h` that bounds `-t` from the
+//!   accumulator's width): `t = u + (1 - s)·(v - L)` with `u ∈ [0, h)` and `v = Σ wv_j · cv_j`
+//!   a multiple of `h` below `L`. With `s = 1`, `t = u ∈ [0, h)`; with `s = 0`,
+//!   `t = u + v - L ∈ [-L, 0)`. Then `y = s · u`: a ReLU input below the activation range is
+//!   proven (its output is exactly 0); only the positive side saturates;
 //! - tabulated rows: `(tag, t, y)` is a row of the shared table (domain and function at once).
 //!
 //! Splitting ranges into limbs keeps the table small (`2^limb_bits` rows per width), so the
 //! table never forces the circuit taller than its chips; only tabulated activations need a
 //! table over their whole domain. Every lookup reads plain columns, keeping the degree at 4.
-//! Values the integer inference clamped (saturated) lie outside `[-h, h)` and cannot be proven.
+//! Values the integer inference clamped (saturated) lie outside the proven ranges and cannot
+//! be proven.
 
 use halo2_proofs::circuit::{Cell, Layouter, Value};
 use halo2_proofs::halo2curves::bn256::Fr;
@@ -31,8 +38,10 @@ use crate::table::TableConfig;
 pub struct RequantShape {
     /// Limb columns of the remainder.
     pub r_limbs: usize,
-    /// Limb columns of `t + h - s·h`.
+    /// Limb columns of `t + h - s·h` (below `h`).
     pub u_limbs: usize,
+    /// Limb columns of the multiples of `h` on a ReLU's negative side.
+    pub v_limbs: usize,
     /// Whether rows with tabulated activations exist (adds two columns and a lookup).
     pub table: bool,
 }
@@ -53,12 +62,16 @@ pub struct RequantParams {
     pub half: i64,
     pub divisor: i64,
     pub output: Output,
-    /// `t ∈ [-h, h)` for ReLU and identity (a power of two).
+    /// `t ∈ [-h, h)` for identity, `t < h` for ReLU (a power of two).
     pub h: i64,
+    /// A ReLU's `t ≥ -low` (a power of two, at least `h`, from the accumulator's width).
+    pub low: i64,
     /// Limbs of the remainder (covering `[0, divisor)`).
     pub r_limbs: Vec<Limb>,
     /// Limbs of `u` (covering `[0, h)`); empty for tabulated outputs.
     pub u_limbs: Vec<Limb>,
+    /// Limbs of `v` (multiples of `h` covering `[0, low)`, shifts above `h`'s bits); ReLU only.
+    pub v_limbs: Vec<Limb>,
 }
 
 /// The witness of one element.
@@ -70,6 +83,7 @@ pub struct RequantRow {
     pub s: i64,
     pub cr: Vec<i64>,
     pub cu: Vec<i64>,
+    pub cv: Vec<i64>,
 }
 
 impl RequantParams {
@@ -83,11 +97,23 @@ impl RequantParams {
     /// The honest witness for accumulator `acc` whose function output is `y` (from the trace).
     pub fn row(&self, acc: i64, y: i64) -> RequantRow {
         let (t, r) = self.quotient(acc);
-        let (s, u) = match self.output {
-            Output::Table(_) => (0, 0),
-            _ => (i64::from(t >= 0), t + self.h - i64::from(t >= 0) * self.h),
+        let s = i64::from(t >= 0);
+        let (s, u, v) = match self.output {
+            Output::Table(_) => (0, 0, 0),
+            Output::Identity => (s, t + self.h - s * self.h, 0),
+            Output::Relu if t >= 0 => (1, t, 0),
+            // `t + low` splits into its part below `h` and its multiple of `h`.
+            Output::Relu => (0, (t + self.low).rem_euclid(self.h), t + self.low),
         };
-        RequantRow { acc, t, y, s, cr: split(r, &self.r_limbs), cu: split(u, &self.u_limbs) }
+        RequantRow {
+            acc,
+            t,
+            y,
+            s,
+            cr: split(r, &self.r_limbs),
+            cu: split(u, &self.u_limbs),
+            cv: split(v, &self.v_limbs),
+        }
     }
 }
 
@@ -108,6 +134,7 @@ pub struct RequantConfig {
     s: Column<Advice>,
     cr: Vec<LimbColumn>,
     cu: Vec<LimbColumn>,
+    cv: Vec<LimbColumn>,
     mult: Column<Fixed>,
     half: Column<Fixed>,
     divisor: Column<Fixed>,
@@ -124,6 +151,7 @@ impl RequantConfig {
         meta.enable_equality(y);
         let cr = limb_columns(meta, table, shape.r_limbs, "requant remainder limb");
         let cu = limb_columns(meta, table, shape.u_limbs, "requant domain limb");
+        let cv = limb_columns(meta, table, shape.v_limbs, "requant negative-side limb");
         let q_table = shape.table.then(|| {
             let (q, ta, ya, tag) =
                 (meta.complex_selector(), meta.advice_column(), meta.advice_column(), meta.fixed_column());
@@ -140,10 +168,9 @@ impl RequantConfig {
             let [acc, t, y, s] = [acc, t, y, s].map(|c| meta.query_advice(c, Rotation::cur()));
             let [mult, half, divisor, h] = [mult, half, divisor, h].map(|c| meta.query_fixed(c, Rotation::cur()));
             let (relu, ident) = (meta.query_selector(q_relu), meta.query_selector(q_ident));
-            let (r, u) = (weighted(meta, &cr), weighted(meta, &cu));
+            let (r, u, v) = (weighted(meta, &cr), weighted(meta, &cu), weighted(meta, &cv));
             let mut constraints = Vec::new();
-            let decomposed = relu.clone() + ident.clone();
-            let mut any = decomposed.clone();
+            let mut any = relu.clone() + ident.clone();
             if let Some((q, ta, ya, _)) = q_table {
                 let q = meta.query_selector(q);
                 any = any + q.clone();
@@ -152,13 +179,14 @@ impl RequantConfig {
             }
             let one = Expression::Constant(Fr::one());
             constraints.push(any.clone() * (acc * mult + half - t.clone() * divisor - r));
-            constraints.push(any * s.clone() * (one - s.clone()));
-            constraints.push(decomposed * (t.clone() + h.clone() - s.clone() * h - u.clone()));
+            constraints.push(any * s.clone() * (one.clone() - s.clone()));
+            constraints.push(ident.clone() * (t.clone() + h.clone() - s.clone() * h.clone() - u.clone()));
+            constraints.push(relu.clone() * (t.clone() - u.clone() - (one - s.clone()) * (v - h)));
             constraints.push(relu * (y.clone() - s * u));
             constraints.push(ident * (y - t));
             constraints
         });
-        RequantConfig { shape, q_relu, q_ident, q_table, acc, t, y, s, cr, cu, mult, half, divisor, h }
+        RequantConfig { shape, q_relu, q_ident, q_table, acc, t, y, s, cr, cu, cv, mult, half, divisor, h }
     }
 
     /// Assigns one row per element from absolute row `start` (callers keep a row cursor per
@@ -171,7 +199,10 @@ impl RequantConfig {
         inputs: &[Cell],
         rows: &[RequantRow],
     ) -> Result<Vec<Cell>, Error> {
-        if params.r_limbs.len() > self.shape.r_limbs || params.u_limbs.len() > self.shape.u_limbs {
+        if params.r_limbs.len() > self.shape.r_limbs
+            || params.u_limbs.len() > self.shape.u_limbs
+            || params.v_limbs.len() > self.shape.v_limbs
+        {
             return Err(Error::Synthesis);
         }
         layouter.assign_region(
@@ -194,9 +225,11 @@ impl RequantConfig {
                     region.assign_fixed(self.mult, offset, fe(params.mult));
                     region.assign_fixed(self.divisor, offset, fe(params.divisor));
                     region.assign_fixed(self.half, offset, fe(params.half));
-                    region.assign_fixed(self.h, offset, fe(params.h));
+                    let h = if params.output == Output::Relu { params.low } else { params.h };
+                    region.assign_fixed(self.h, offset, fe(h));
                     assign_limbs(&mut region, offset, &self.cr, &params.r_limbs, &row.cr)?;
                     assign_limbs(&mut region, offset, &self.cu, &params.u_limbs, &row.cu)?;
+                    assign_limbs(&mut region, offset, &self.cv, &params.v_limbs, &row.cv)?;
                     let acc = region.assign_advice(self.acc, offset, Value::known(fe(row.acc)));
                     region.constrain_equal(acc.cell(), input);
                     region.assign_advice(self.t, offset, Value::known(fe(row.t)));
@@ -214,11 +247,11 @@ mod tests {
     use zkinfer_quant_models::quant::{signed_range, Activation};
 
     use super::*;
-    use crate::chips::limbs::limbs;
+    use crate::chips::limbs::{limbs, limbs_above};
     use crate::chips::test_support::{verifies, ChipCase};
     use crate::table::LookupTable;
 
-    const SHAPE: RequantShape = RequantShape { r_limbs: 2, u_limbs: 4, table: true };
+    const SHAPE: RequantShape = RequantShape { r_limbs: 2, u_limbs: 4, v_limbs: 3, table: true };
 
     /// Free accumulators → requant → outputs in the instance column.
     #[derive(Clone)]
@@ -274,16 +307,24 @@ mod tests {
             divisor: 16,
             output,
             h: 128,
+            low: 128,
             r_limbs: limbs(&mut table, 16, 2),
             u_limbs: Vec::new(),
+            v_limbs: Vec::new(),
         };
         if !matches!(output, Output::Table(_)) {
             params.u_limbs = limbs(&mut table, 128, 2);
         }
+        if output == Output::Relu {
+            // Accumulators down to -2^15 give quotients down to -2^11.
+            params.low = 1 << 11;
+            params.v_limbs = limbs_above(&mut table, 1 << 11, 7, 2);
+        }
         let rows: Vec<RequantRow> = accs
             .iter()
             .map(|&acc| {
-                let t = ((acc + 8) >> 4).clamp(domain.0, domain.1);
+                let t = ((acc + 8) >> 4).min(domain.1);
+                let t = if kind == "relu" { t } else { t.max(domain.0) };
                 params.row(acc, act(t))
             })
             .collect();
@@ -364,14 +405,53 @@ mod tests {
 
     #[test]
     fn wrong_sign_bit_is_rejected() {
-        // t = 6 ≥ 0 claimed negative: u would be t + h = 134, outside [0, 128).
+        // t = 6 ≥ 0 claimed negative: t + L = 2054 ≥ L, so the top negative-side limb leaves
+        // its range (every other constraint holds).
         let (mut c, mut public) = case(&ACCS, "relu");
+        let low = c.params.low;
         let row = &mut c.rows[4];
         row.s = 0;
-        row.cu = split(row.t + 128, &c.params.u_limbs);
+        row.cu = split((row.t + low) % 128, &c.params.u_limbs);
+        row.cv = split(row.t + low, &c.params.v_limbs);
         row.y = 0;
         public[4] = fe(0);
         assert!(!verify(&c, public));
+        // The identity's sign bit: t = 6 claimed negative needs u = t + h = 134 ≥ h.
+        let (mut c, public) = case(&ACCS, "identity");
+        let row = &mut c.rows[4];
+        row.s = 0;
+        row.cu = split(row.t + 128, &c.params.u_limbs);
+        assert!(!verify(&c, public));
+    }
+
+    #[test]
+    fn relu_input_far_below_the_range_is_proven_as_zero() {
+        // acc = -30000: t = -1875, far below -128; the honest row proves y = 0.
+        let (c, public) = case(&[-30000], "relu");
+        assert_eq!((c.rows[0].t, c.rows[0].s, c.rows[0].y), (-1875, 0, 0));
+        assert!(verify(&c, public));
+        // Claiming it non-negative (s = 1, y = t) needs u = t < 0: out of the limb range.
+        let (mut c, mut public) = case(&[-30000], "relu");
+        let row = &mut c.rows[0];
+        row.s = 1;
+        row.y = row.t;
+        row.cu = split(row.t, &c.params.u_limbs);
+        row.cv = vec![0; c.params.v_limbs.len()];
+        public[0] = fe(row.y);
+        assert!(!verify(&c, public));
+    }
+
+    #[test]
+    fn negative_side_limbs_not_multiples_of_h_are_rejected() {
+        // Move 1 from the low limbs into the negative-side limbs' sum: the total stays, but the
+        // negative-side limbs' weights are multiples of 128, so no digit can carry it.
+        let (mut c, mut public) = case(&[-300], "relu");
+        let row = &mut c.rows[0];
+        row.y = 1;
+        row.cu = split(1, &c.params.u_limbs);
+        row.s = 0;
+        public[0] = fe(1);
+        assert!(!verify(&c, public), "y = u on a negative row");
     }
 
     #[test]

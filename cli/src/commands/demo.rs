@@ -2,8 +2,9 @@
 //! prove, verify, and a tampered result rejected — with a line per step and its time.
 
 use zkinfer_circuits::planner::Objective;
+use zkinfer_prover::ProveOptions;
 use zkinfer_quant_models::QuantConfig;
-use zkinfer_verifier::{verify, ProofBundle, VerifierKey};
+use zkinfer_verifier::{verify_with, Policy, ProofBundle, VerifierKey};
 
 use crate::pipeline::{compile, prove_input, Loaded};
 use crate::progress::step;
@@ -14,7 +15,10 @@ fn argmax(v: &[f64]) -> usize {
 }
 
 pub fn run() -> anyhow::Result<()> {
-    println!("zkinfer demo: digits CNN (conv 3x3x8 -> ReLU -> avgpool 2x2 -> dense 10)\n");
+    println!("zkinfer demo: digits CNN (conv 3x3x8 -> ReLU -> avgpool 2x2 -> dense 10)");
+    println!("The demo uses zkinfer's INSECURE test setup (its secret is public, so anyone could forge");
+    println!("these proofs) and verifies with --allow-insecure-srs; real models use `compile --srs`.\n");
+    let policy = Policy { allow_insecure_srs: true };
     let ex = example("digits-cnn")?;
     // Model owner: compile once.
     let artifacts =
@@ -23,12 +27,13 @@ pub fn run() -> anyhow::Result<()> {
     let model_id = artifacts.key.verifier.model_id();
     let loaded = Loaded { compiled: artifacts.compiled, key: artifacts.key, params: artifacts.params };
     // Provider: infer and prove.
-    let ((bundle, _), _) = step("provider: integer inference + proof", || prove_input(&loaded, &ex.input))?;
+    let ((bundle, _), _) =
+        step("provider: integer inference + proof", || prove_input(&loaded, &ex.input, ProveOptions::default()))?;
     let json = bundle.to_json();
     // Buyer: verify with the vk and the published id only.
     let (verified, _) = step("buyer: verify the bundle", || {
         let key = VerifierKey::from_bytes(&vk_bytes)?;
-        Ok(verify(&ProofBundle::from_bytes(json.as_bytes())?, &key, &model_id)?)
+        Ok(verify_with(&ProofBundle::from_bytes(json.as_bytes())?, &key, &model_id, policy)?)
     })?;
     let mut forged = bundle.clone();
     let claimed = (argmax(&forged.outputs[0].floats) + 1) % 10;
@@ -37,12 +42,13 @@ pub fn run() -> anyhow::Result<()> {
     forged.outputs[0].floats[claimed] = (top + 1) as f64 * forged.outputs[0].scale;
     let (rejection, _) = step(&format!("buyer: a forged answer ({claimed}) is rejected"), || {
         let key = VerifierKey::from_bytes(&vk_bytes)?;
-        verify(&forged, &key, &model_id).err().ok_or_else(|| anyhow::anyhow!("forged bundle accepted"))
+        verify_with(&forged, &key, &model_id, policy).err().ok_or_else(|| anyhow::anyhow!("forged bundle accepted"))
     })?;
     let logits = &verified.outputs[0].floats;
     println!("\nmodel id         {model_id}");
     println!("predicted digit  {} (proven)", argmax(logits));
     println!("proof            {} B (JSON bundle {} B)", bundle.proof.len(), json.len());
     println!("forged answer    {rejection}");
+    println!("setup            {}", verified.setup);
     Ok(())
 }

@@ -28,6 +28,11 @@ pub struct BitArgs {
     /// Signed bit width of the domain of tabulated activations (sigmoid, tanh, GELU, …).
     #[arg(long, default_value_t = QuantConfig::default().table_bits)]
     pub table_bits: u32,
+    /// Headroom above each tensor's calibrated maximum, as a fraction (0.1 = 10 %): inputs up
+    /// to that much beyond the calibration set still prove instead of saturating, at the cost
+    /// of precision.
+    #[arg(long, default_value_t = QuantConfig::default().margin)]
+    pub headroom: f64,
 }
 
 impl From<BitArgs> for QuantConfig {
@@ -36,7 +41,7 @@ impl From<BitArgs> for QuantConfig {
             weight_bits: b.weight_bits,
             activation_bits: b.activation_bits,
             table_bits: b.table_bits,
-            ..QuantConfig::default()
+            margin: b.headroom,
         }
     }
 }

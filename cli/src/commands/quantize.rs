@@ -11,6 +11,9 @@ use super::BitArgs;
 pub fn run(model: &Path, calibration: &Path, output: &Path, bits: BitArgs) -> anyhow::Result<()> {
     let samples = read_calibration(calibration)?;
     let compiled = compile_onnx_file(model, &samples, bits.into())?;
+    for w in &compiled.calibration_warnings {
+        eprintln!("warning: {w}");
+    }
     println!(
         "{:<28} {:>16} {:>11} {:>5} {:>5} {:>12}",
         "tensor", "shape", "max |float|", "frac", "bits", "max |error|"

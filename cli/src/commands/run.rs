@@ -14,10 +14,7 @@ pub fn run(model: &Path, input: &Path, json: bool) -> anyhow::Result<()> {
     let outputs = trace.dequantized_outputs(&compiled.quant);
     let shapes: Vec<&Vec<usize>> = compiled.quant.outputs.iter().map(|&o| &compiled.quant.tensors[o].shape).collect();
     for s in &trace.saturations {
-        eprintln!(
-            "warning: {} of {} values of `{}` saturated (outside the calibrated range)",
-            s.clamped, s.total, s.tensor
-        );
+        eprintln!("warning: saturated: {s}; `prove` refuses this input unless --allow-saturation");
     }
     if json {
         println!("{}", serde_json::json!({ "outputs": outputs, "shapes": shapes }));

@@ -7,16 +7,19 @@ use zkinfer_verifier::VerifierSrs;
 
 use crate::model_dir::write_atomic;
 
-pub fn run(k: u32, insecure_test: bool, seed: u64, output: &Path) -> anyhow::Result<()> {
+pub fn run(k: u32, insecure_test: bool, output: &Path) -> anyhow::Result<()> {
     anyhow::ensure!(
         insecure_test,
         "zkinfer only generates test setups, and only with --insecure-test; for real use pass a published universal setup (halo2 KZG params) to `compile --srs`"
     );
     anyhow::ensure!((1..=24).contains(&k), "--k {k}: choose 1..=24");
-    let params = insecure_test_srs(k, seed);
+    let params = insecure_test_srs(k);
     write_atomic(output, &write_srs(&params))?;
     let id = VerifierSrs::from_params(&params).id_hex();
-    println!("wrote {} : INSECURE TEST SRS, k = {k}, seed {seed} (anyone can forge proofs with it)", output.display());
+    println!(
+        "wrote {} : INSECURE TEST SRS, k = {k} (its secret is public: anyone can forge proofs with it; `verify` refuses it without --allow-insecure-srs)",
+        output.display()
+    );
     println!("srs id {id}");
     Ok(())
 }

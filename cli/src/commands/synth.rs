@@ -13,9 +13,8 @@ fn write_json(path: &Path, value: &impl serde::Serialize) -> anyhow::Result<()> 
 }
 
 pub fn run(spec: SynthSpec, seed: u64, out: &Path) -> anyhow::Result<()> {
-    std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
     let (bytes, shape) = synth_onnx(&spec, seed);
-    let graph = import_onnx_bytes(&bytes, "synthetic")?;
+    let graph = import_onnx_bytes(&bytes, "synthetic").with_context(|| format!("{spec:?}"))?;
     let len = shape.iter().product();
     let calibration = synth_inputs(len, 64, seed);
     let test = synth_inputs(len, 200, seed.wrapping_add(1));
@@ -27,6 +26,8 @@ pub fn run(spec: SynthSpec, seed: u64, out: &Path) -> anyhow::Result<()> {
             Ok(out.iter().enumerate().fold(0, |best, (i, v)| if *v > out[best] { i } else { best }))
         })
         .collect::<zkinfer_quant_models::Result<Vec<usize>>>()?;
+    // Only a model that imports gets a folder.
+    std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
     std::fs::write(out.join("model.onnx"), &bytes).with_context(|| format!("writing {}", out.display()))?;
     write_json(&out.join("input.json"), &InputData { input_data: vec![test[0].clone()] })?;
     write_json(&out.join("calibration.json"), &LabelledSet { samples: calibration, labels: vec![] })?;

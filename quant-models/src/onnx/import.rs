@@ -94,7 +94,15 @@ pub(super) struct Ctx {
 impl Ctx {
     /// Static shape of an ONNX tensor, from tract's analysis.
     pub fn shape(&self, name: &str) -> Result<Vec<usize>> {
-        self.facts.get(name).and_then(|f| f.shape.clone()).ok_or_else(|| ModelError::DynamicShape(name.to_string()))
+        let shape = self
+            .facts
+            .get(name)
+            .and_then(|f| f.shape.clone())
+            .ok_or_else(|| ModelError::DynamicShape(name.to_string()))?;
+        if shape.contains(&0) {
+            return Err(ModelError::EmptyTensor { tensor: name.to_string(), shape });
+        }
+        Ok(shape)
     }
 
     /// The value bound to an input name of `node`.
@@ -255,5 +263,6 @@ pub fn import_onnx_bytes(bytes: &[u8], name: &str) -> Result<FloatGraph> {
     if ctx.graph.inputs.is_empty() {
         return Err(malformed("the model has no (non-constant) input"));
     }
+    ctx.graph.check_finite()?;
     Ok(ctx.graph)
 }

@@ -53,6 +53,18 @@ pub fn signed_range(bits: u32) -> (i64, i64) {
     (-half, half - 1)
 }
 
+/// The one saturation rule, followed by the integer inference, its reports and the circuit:
+/// whether the rescaled value `t` of a [`QOp::Requant`] over `domain` has to be clamped in a way
+/// that changes the result. A ReLU's input below the domain is not saturation (its output is
+/// exactly 0, and the circuit proves it); every other value outside the domain is, including
+/// the flat tails of tabulated functions (the circuit looks `t` up in a table over the domain).
+pub fn saturates(t: i64, (lo, hi): (i64, i64), activation: &Activation) -> bool {
+    match activation {
+        Activation::Relu => t > hi,
+        Activation::Identity | Activation::Table { .. } => t < lo || t > hi,
+    }
+}
+
 /// What a [`QOp::Requant`] applies after rescaling.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub enum Activation {
