@@ -470,6 +470,17 @@ impl ModelCircuit {
         Self::build(model, trace, layout, true)
     }
 
+    /// The circuit of `model` over any trace of the right shape, without the checks that the
+    /// trace is provable (inputs in range, no saturation). Only the constraints decide: this is
+    /// how tests play a dishonest prover that tries a witness the honest path refuses.
+    pub fn new_unchecked(
+        model: Arc<QuantModel>,
+        trace: Arc<Trace>,
+        layout: LayoutParams,
+    ) -> Result<Self, CircuitError> {
+        Self::build(model, trace, layout, false)
+    }
+
     /// The circuit of `model` without a witness, for key generation: the keys depend only on
     /// the model and the layout, never on an input.
     pub fn for_keygen(model: Arc<QuantModel>, layout: LayoutParams) -> Result<Self, CircuitError> {
@@ -512,6 +523,17 @@ impl ModelCircuit {
         need(softmax.y_limbs <= layout.softmax.y_limbs, "too few softmax output limbs")?;
         need(!needs.zero_cell || layout.zero_cell, "zero padding needs the zero cell")?;
         need(layout.requant_lanes > 0, "the model input's range check needs a requant lane")?;
+        if check_saturation {
+            for &t in &model.inputs {
+                let (lo, hi) = model.tensors[t].range();
+                if let Some((i, v)) = trace.values[t].iter().enumerate().find(|(_, v)| !(lo..=hi).contains(*v)) {
+                    return Err(CircuitError::TraceMismatch(format!(
+                        "input `{}`[{i}] = {v} is outside its range [{lo}, {hi}]",
+                        model.tensors[t].name
+                    )));
+                }
+            }
+        }
         for (node, plan) in model.nodes.iter().zip(&plans) {
             let lanes = match node.op {
                 QOp::Dense { .. } | QOp::Conv { .. } | QOp::Add { .. } | QOp::Affine { .. } => layout.dense_lanes,
@@ -536,17 +558,6 @@ impl ModelCircuit {
                         first,
                         range: *domain,
                     });
-                }
-            }
-        }
-        if check_saturation {
-            for &t in &model.inputs {
-                let (lo, hi) = model.tensors[t].range();
-                if let Some((i, v)) = trace.values[t].iter().enumerate().find(|(_, v)| !(lo..=hi).contains(*v)) {
-                    return Err(CircuitError::TraceMismatch(format!(
-                        "input `{}`[{i}] = {v} is outside its range [{lo}, {hi}]",
-                        model.tensors[t].name
-                    )));
                 }
             }
         }

@@ -53,6 +53,79 @@ fn honest_trace_verifies_and_changed_output_does_not() {
     assert!(!verifies(&model, trace, changed));
 }
 
+/// The trace of `model` on integer `input` computed as if the input had 16 bits: every
+/// downstream value follows honestly from an input outside the model's declared range.
+fn trace_beyond_range(model: &QuantModel, input: Vec<i64>) -> Trace {
+    let mut wide = model.clone();
+    wide.tensors[model.inputs[0]].bits = 16;
+    zkinfer_quant_models::infer::run(&wide, vec![input]).unwrap()
+}
+
+#[test]
+fn an_input_outside_its_range_is_rejected_public_or_private() {
+    let (model, trace) = digits_mlp();
+    let mut input = trace.values[model.inputs[0]].clone();
+    input[5] = 1000; // an int8 pixel
+    let forged = Arc::new(trace_beyond_range(&model, input));
+    // The honest path refuses to build it at all.
+    let layout = planned(&model);
+    assert!(matches!(
+        ModelCircuit::new(model.clone(), forged.clone(), layout),
+        Err(CircuitError::TraceMismatch(m)) if m.contains("outside its range")
+    ));
+    // A prover who skips that check is stopped by the range check, whether the input is public
+    // or hidden: the only constraint the witness breaks.
+    for public_input in [true, false] {
+        let layout = LayoutParams { public_input, ..layout };
+        let circuit = ModelCircuit::new_unchecked(model.clone(), forged.clone(), layout).unwrap();
+        let failures =
+            MockProver::run(circuit.min_k(), &circuit, vec![circuit.instance()]).unwrap().verify().unwrap_err();
+        assert!(failures.iter().all(|f| format!("{f:?}").contains("requant")), "public {public_input}: {failures:?}");
+    }
+    // The edge of the range proves: -128 and 127.
+    for edge in [-128, 127] {
+        let mut input = trace.values[model.inputs[0]].clone();
+        input[5] = edge;
+        let t = zkinfer_quant_models::infer::run(&model, vec![input]).unwrap();
+        let circuit = ModelCircuit::new(model.clone(), Arc::new(t), layout).unwrap();
+        MockProver::run(circuit.min_k(), &circuit, vec![circuit.instance()]).unwrap().assert_satisfied();
+    }
+}
+
+#[test]
+fn run_and_the_circuit_agree_on_every_saturation() {
+    // One rule: a sample the integer inference reports no saturation for builds a circuit, and
+    // one it reports a saturation for is refused (ReLU inputs far below range included).
+    for name in ["digits-cnn", "fashion-cnn"] {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../quant-models/models").join(name);
+        let samples = read_calibration(&dir.join("calibration.json")).unwrap();
+        let compiled = compile_onnx_file(&dir.join("model.onnx"), &samples, QuantConfig::default()).unwrap();
+        let model = Arc::new(compiled.quant);
+        let layout = planned(&model);
+        let mut scaled = 0;
+        for (i, sample) in samples.iter().take(40).enumerate() {
+            // Each sample as it is, and scaled ×3 (which pushes values out of range).
+            for factor in [1.0, 3.0] {
+                let input: Vec<Vec<f64>> = sample.iter().map(|x| x.iter().map(|v| v * factor).collect()).collect();
+                let trace = run_float_inputs(&model, &input).unwrap();
+                let clamped_input = trace.saturations.iter().any(|s| model.tensors[model.inputs[0]].name == s.tensor);
+                let built = ModelCircuit::new(model.clone(), Arc::new(trace.clone()), layout);
+                match (&built, trace.saturations.is_empty()) {
+                    (Ok(_), true) => {}
+                    // Input clamping is the prover's to refuse (the clamped input is in range).
+                    (Ok(_), false) => assert!(clamped_input, "{name}[{i}]×{factor}: {:?}", trace.saturations),
+                    (Err(CircuitError::Saturated { tensor, .. }), false) => {
+                        assert!(trace.saturations.iter().any(|s| &s.tensor == tensor), "{name}[{i}]: {tensor}");
+                        scaled += 1;
+                    }
+                    (other, _) => panic!("{name}[{i}]×{factor}: {:?} vs {:?}", other.as_ref().err(), trace.saturations),
+                }
+            }
+        }
+        println!("{name}: {scaled} scaled samples refused for saturated intermediates");
+    }
+}
+
 #[test]
 fn every_mutated_trace_cell_is_rejected() {
     let (model, trace) = digits_mlp();

@@ -147,6 +147,56 @@ fn private_input_hides_the_input_and_changes_the_model_id() {
     assert!(matches!(verify(&with_input, &key.verifier, &id), Err(Rejection::InstanceMismatch(_))));
 }
 
+/// The hidden-input attack: a private-input proof whose input pixel is 1000 (int8 domain), every
+/// other value computed honestly from it. The prover's own checks are skipped (a dishonest
+/// prover edits them out); the real KZG prover must still fail, or its proof be rejected.
+#[test]
+fn a_hidden_input_outside_its_range_cannot_be_proven() {
+    use halo2_proofs::halo2curves::bn256::G1Affine;
+    use halo2_proofs::transcript::{Blake2bWrite, Challenge255, TranscriptWriterBuffer};
+    use zkinfer_circuits::model::ModelCircuit;
+    use zkinfer_verifier::{TensorValues, BUNDLE_VERSION};
+
+    let (model, input) = shipped("digits-mlp");
+    let (key, params) = keys(&model, false);
+    let honest = run_float_inputs(&model, &input).unwrap();
+    let mut pixels = honest.values[model.inputs[0]].clone();
+    pixels[5] = 1000;
+    let mut wide = (*model).clone();
+    wide.tensors[model.inputs[0]].bits = 16;
+    let forged = Arc::new(zkinfer_quant_models::infer::run(&wide, vec![pixels]).unwrap());
+    let output = &forged.values[model.outputs[0]];
+    assert_ne!(output, &honest.values[model.outputs[0]], "the attack changes the answer");
+
+    let circuit = ModelCircuit::new_unchecked(model.clone(), forged.clone(), key.spec().layout).unwrap();
+    let instance = circuit.instance();
+    let mut transcript = Blake2bWrite::<_, G1Affine, Challenge255<_>>::init(vec![]);
+    let rng = ChaCha20Rng::seed_from_u64(1);
+    let attempt =
+        zkinfer_prover::create_proof(&params, &key.pk, key.cosets(), &circuit, &[&instance], rng, &mut transcript);
+    if attempt.is_ok() {
+        // Whatever bytes came out, the buyer's check rejects them.
+        let spec = &key.spec().outputs[0];
+        let outputs = vec![TensorValues {
+            name: spec.name.clone(),
+            shape: spec.shape.clone(),
+            scale: spec.scale(),
+            values: output.clone(),
+            floats: output.iter().map(|&v| v as f64 * spec.scale()).collect(),
+        }];
+        let id = key.verifier.model_id();
+        let bundle = ProofBundle {
+            version: BUNDLE_VERSION,
+            model_id: id.to_string(),
+            inputs: None,
+            outputs,
+            clamped: Vec::new(),
+            proof: transcript.finalize(),
+        };
+        assert!(is_invalid(verify(&bundle, &key.verifier, &id)), "a proof of an out-of-range hidden input verified");
+    }
+}
+
 #[test]
 fn proving_key_file_round_trips_and_corruption_is_reported() {
     let (model, input) = shipped("digits-mlp");

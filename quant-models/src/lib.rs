@@ -18,6 +18,7 @@ pub mod model_file;
 pub mod onnx;
 pub mod quant;
 pub mod report;
+mod validate;
 pub mod window;
 
 pub use error::{ModelError, Result};

@@ -3,6 +3,7 @@
 
 use std::path::Path;
 
+use bincode::Options;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{ModelError, Result};
@@ -10,6 +11,9 @@ use crate::graph::FloatGraph;
 use crate::quant::QuantModel;
 
 const MAGIC: &[u8; 4] = b"ZKQM";
+/// Upper bound of what parsing a `.zkq` may allocate (a length field in a damaged file must not
+/// make it reserve terabytes).
+const MAX_ZKQ_BYTES: u64 = 4 << 30;
 /// Bumped whenever the serialized layout or the integer semantics change.
 pub const ZKQ_VERSION: u32 = 1;
 
@@ -42,7 +46,15 @@ impl CompiledModel {
         if version != ZKQ_VERSION {
             return Err(ModelError::format("zkq", format!("format version {version}, this build reads {ZKQ_VERSION}")));
         }
-        bincode::deserialize(&bytes[8..]).map_err(|e| ModelError::format("zkq", format!("corrupt model: {e}")))
+        let model: CompiledModel = bincode::DefaultOptions::new()
+            .with_fixint_encoding()
+            .allow_trailing_bytes()
+            .with_limit(MAX_ZKQ_BYTES)
+            .deserialize(&bytes[8..])
+            .map_err(|e| ModelError::format("zkq", format!("corrupt model: {e}")))?;
+        model.quant.validate()?;
+        model.float.validate()?;
+        Ok(model)
     }
 
     /// Writes the file; an existing file is never half-overwritten.

@@ -184,4 +184,29 @@ mod tests {
         let err = ProofBundle::from_bytes(&binary).unwrap_err();
         assert!(err.to_string().contains("binary version 1"), "{err}");
     }
+
+    #[test]
+    fn mutated_bundles_parse_or_fail_but_never_panic() {
+        let (json, binary) = (bundle().to_json().into_bytes(), bundle().to_binary());
+        let mut state = 0x5eed_u64;
+        let mut next = move || {
+            state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            (state >> 33) as usize
+        };
+        for i in 0..600 {
+            let mut b = if i % 2 == 0 { json.clone() } else { binary.clone() };
+            match next() % 3 {
+                0 => {
+                    let at = next() % b.len();
+                    b[at] ^= 1 << (next() % 8);
+                }
+                1 => b.truncate(next() % b.len()),
+                _ => {
+                    let at = next() % b.len();
+                    b.splice(at..at, (0..8).map(|_| next() as u8));
+                }
+            }
+            let _ = ProofBundle::from_bytes(&b);
+        }
+    }
 }

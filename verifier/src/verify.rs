@@ -194,3 +194,25 @@ fn push_tensors(
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn int8(values: Vec<i64>) -> (TensorValues, IoTensor) {
+        let spec = IoTensor { name: "x".into(), shape: vec![values.len()], frac_bits: 0, bits: 8 };
+        let floats = values.iter().map(|&v| v as f64).collect();
+        (TensorValues { name: "x".into(), shape: spec.shape.clone(), scale: 1.0, values, floats }, spec)
+    }
+
+    #[test]
+    fn public_values_must_lie_in_the_signed_range() {
+        let (t, spec) = int8(vec![-128, 0, 127]);
+        assert!(push_tensors("input", &[t], std::slice::from_ref(&spec), &mut Vec::new()).is_ok());
+        for v in [128, -129] {
+            let (t, spec) = int8(vec![v]);
+            let err = push_tensors("input", &[t], &[spec], &mut Vec::new()).unwrap_err();
+            assert!(matches!(err, Rejection::InstanceMismatch(ref m) if m.contains("outside the 8-bit range")), "{v}");
+        }
+    }
+}
