@@ -210,8 +210,11 @@ mod tests {
         bias: Vec<i64>,
         /// What the accumulator witness is computed from (differs from `weight` when tampering).
         witness_weight: Vec<i64>,
-        /// Added to one running sum of the witness.
-        sum_delta: Option<(usize, i64)>,
+        /// Added to running sums of the witness.
+        sum_delta: Vec<(usize, i64)>,
+        /// The values the chip's own input cells hold (differing from the producer's when
+        /// tampering).
+        chip_x: Option<Vec<i64>>,
     }
 
     const SHAPE: DenseShape = DenseShape { width: 2, outputs: 2 };
@@ -236,14 +239,24 @@ mod tests {
         ) -> Result<Vec<Cell>, Error> {
             let inputs: Vec<_> = cells.iter().copied().map(Some).collect();
             // The witness comes from `witness_weight`; the fixed columns get `weight`.
-            let honest =
-                DenseJob { inputs: &inputs, input_values: &self.x, weight: &self.witness_weight, bias: &self.bias };
+            let x = self.chip_x.as_deref().unwrap_or(&self.x);
+            let honest = DenseJob { inputs: &inputs, input_values: x, weight: &self.witness_weight, bias: &self.bias };
             let mut sums = dense.witness(&honest);
-            if let Some((at, delta)) = self.sum_delta {
+            for &(at, delta) in &self.sum_delta {
                 sums[at] += delta;
             }
             let laid_out = DenseJob { weight: &self.weight, ..honest };
             dense.assign(layouter, 0, &laid_out, &sums)
+        }
+    }
+
+    impl DenseConfig {
+        /// The honest running sums of the test shape, without a constraint system.
+        fn witness_of(x: &[i64], weight: &[i64], bias: &[i64]) -> Vec<i64> {
+            let mut meta = ConstraintSystem::<Fr>::default();
+            let chip = DenseConfig::configure(&mut meta, SHAPE);
+            let inputs = vec![None; x.len()];
+            chip.witness(&DenseJob { inputs: &inputs, input_values: x, weight, bias })
         }
     }
 
@@ -261,7 +274,8 @@ mod tests {
             witness_weight: weight.clone(),
             weight,
             bias: vec![10, -20, 7],
-            sum_delta: None,
+            sum_delta: Vec::new(),
+            chip_x: None,
         }
     }
 
@@ -298,9 +312,32 @@ mod tests {
         // Row 1 of the first block (sums 2 and 3); the final sums stay honest.
         for at in [2, 3] {
             let mut c = case();
-            c.sum_delta = Some((at, 1));
+            c.sum_delta = vec![(at, 1)];
             assert!(!verify(&c, expected(&c.x, &c.weight, &c.bias)), "sum {at}");
         }
+    }
+
+    #[test]
+    fn a_block_that_does_not_restart_its_sum_is_rejected() {
+        // Block 2 (output 2, rows 3–5, column 0) carries block 1's last sum `s` instead of
+        // starting from its bias: every chained row holds, only the block's reset is broken.
+        let mut c = case();
+        let honest = DenseConfig::witness_of(&c.x, &c.weight, &c.bias);
+        let s = honest[4];
+        c.sum_delta = [6, 8, 10].iter().map(|&at| (at, s)).collect();
+        let mut public = expected(&c.x, &c.weight, &c.bias);
+        public[2] += fe(s);
+        assert!(!verify(&c, public));
+    }
+
+    #[test]
+    fn chip_inputs_not_copied_from_their_producer_are_rejected() {
+        // The chip computes honestly on other inputs than the producer's cells hold: only the
+        // copy constraints can tell.
+        let mut c = case();
+        let other = vec![3, -1, 4, 1, -4];
+        c.chip_x = Some(other.clone());
+        assert!(!verify(&c, expected(&other, &c.weight, &c.bias)));
     }
 
     #[test]

@@ -81,29 +81,39 @@ impl MaxPoolConfig {
         maxima: &[i64],
         range_tag: u64,
     ) -> Result<Vec<Cell>, Error> {
+        let rows: Vec<Vec<TapRow>> = windows.iter().zip(maxima).map(|(w, &max)| tap_rows(w, max)).collect();
+        self.assign_rows(layouter, start, windows, &rows, range_tag)
+    }
+
+    /// Lays out windows with the given per-tap witness (honest from [`tap_rows`]; tests hand
+    /// in others). Returns each window's last `m` cell.
+    fn assign_rows(
+        &self,
+        layouter: &mut impl Layouter<Fr>,
+        start: usize,
+        windows: &[Window],
+        rows: &[Vec<TapRow>],
+        range_tag: u64,
+    ) -> Result<Vec<Cell>, Error> {
         layouter.assign_region(
             || "max pool",
             |mut region| {
                 let mut offset = start;
                 let mut out = Vec::with_capacity(windows.len());
-                for (window, &max) in windows.iter().zip(maxima) {
-                    let mut running = i64::MIN;
+                for (window, rows) in windows.iter().zip(rows) {
                     let mut last = None;
-                    for (j, &(cell, v)) in window.iter().enumerate() {
-                        // The last row carries the claimed maximum; a wrong claim fails there.
-                        let m = if j + 1 == window.len() { max } else { running.max(v) };
+                    for (j, (&(cell, v), row)) in window.iter().zip(rows).enumerate() {
                         if j == 0 {
                             self.q_first.enable(&mut region, offset)?;
                         } else {
                             self.q_next.enable(&mut region, offset)?;
                             region.assign_fixed(self.range_tag, offset, Fr::from(range_tag));
-                            region.assign_advice(self.dp, offset, Value::known(fe(m - running)));
-                            region.assign_advice(self.dx, offset, Value::known(fe(m - v)));
+                            region.assign_advice(self.dp, offset, Value::known(fe(row.dp)));
+                            region.assign_advice(self.dx, offset, Value::known(fe(row.dx)));
                         }
-                        running = running.max(v);
                         let x = region.assign_advice(self.x, offset, Value::known(fe(v)));
                         region.constrain_equal(x.cell(), cell);
-                        last = Some(region.assign_advice(self.m, offset, Value::known(fe(m))).cell());
+                        last = Some(region.assign_advice(self.m, offset, Value::known(fe(row.m))).cell());
                         offset += 1;
                     }
                     out.push(last.ok_or(Error::Synthesis)?);
@@ -112,6 +122,28 @@ impl MaxPoolConfig {
             },
         )
     }
+}
+
+/// The witness of one tap: the running max and its two differences.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct TapRow {
+    m: i64,
+    dp: i64,
+    dx: i64,
+}
+
+/// The honest rows of a window whose claimed maximum is `max`: the last row carries the claim,
+/// so a wrong claim fails there.
+fn tap_rows(window: &Window, max: i64) -> Vec<TapRow> {
+    let mut running = i64::MIN;
+    let mut rows = Vec::with_capacity(window.len());
+    for (j, &(_, v)) in window.iter().enumerate() {
+        let m = if j + 1 == window.len() { max } else { running.max(v) };
+        let (dp, dx) = if j == 0 { (0, 0) } else { (m - running, m - v) };
+        rows.push(TapRow { m, dp, dx });
+        running = running.max(v);
+    }
+    rows
 }
 
 #[cfg(test)]
@@ -126,6 +158,8 @@ mod tests {
         /// Indices of `x` per window.
         windows: Vec<Vec<usize>>,
         maxima: Vec<i64>,
+        /// A hand-written witness `(m, dp, dx)` per tap, instead of the honest one.
+        rows: Option<Vec<Vec<(i64, i64, i64)>>>,
     }
 
     impl ChipCase for TestCircuit {
@@ -151,7 +185,14 @@ mod tests {
             lookup.assign(layouter, table)?;
             let windows: Vec<Window> =
                 self.windows.iter().map(|w| w.iter().map(|&i| (cells[i], self.x[i])).collect()).collect();
-            pool.assign(layouter, 0, &windows, &self.maxima, tag)
+            match &self.rows {
+                None => pool.assign(layouter, 0, &windows, &self.maxima, tag),
+                Some(rows) => {
+                    let rows: Vec<Vec<TapRow>> =
+                        rows.iter().map(|w| w.iter().map(|&(m, dp, dx)| TapRow { m, dp, dx }).collect()).collect();
+                    pool.assign_rows(layouter, 0, &windows, &rows, tag)
+                }
+            }
         }
     }
 
@@ -159,7 +200,7 @@ mod tests {
         let x = vec![-5, 3, 3, -128, 127, 0, -1, -7];
         let windows = vec![vec![0, 1, 2, 3], vec![4, 5], vec![6], vec![7, 6, 0]];
         let maxima = windows.iter().map(|w| w.iter().map(|&i| x[i]).max().unwrap()).collect();
-        TestCircuit { x, windows, maxima }
+        TestCircuit { x, windows, maxima, rows: None }
     }
 
     fn verify(c: &TestCircuit) -> bool {
@@ -190,6 +231,34 @@ mod tests {
     fn a_single_tap_window_must_equal_its_tap() {
         let mut c = case();
         c.maxima[2] = 0;
+        assert!(!verify(&c));
+    }
+
+    /// Window `[127, 0]` (taps 4, 5) and `[0, 127]` (taps 5, 4), each claimed to have max 0.
+    fn two_tap_case(order: [usize; 2], rows: Vec<(i64, i64, i64)>) -> TestCircuit {
+        let x = case().x;
+        TestCircuit { x, windows: vec![order.to_vec()], maxima: vec![0], rows: Some(vec![rows]) }
+    }
+
+    #[test]
+    fn a_running_max_that_drops_is_rejected_by_the_previous_difference() {
+        // m: 127 then 0. dx = 0 - 0 = 0 holds and dp · dx = 0; only dp's definition
+        // (dp = m - m_prev = -127) is broken by writing dp = 0.
+        assert!(!verify(&two_tap_case([4, 5], vec![(127, 0, 0), (0, 0, 0)])));
+    }
+
+    #[test]
+    fn a_tap_above_the_max_is_rejected_by_the_tap_difference() {
+        // m: 0 then 0 while the second tap is 127. dp = 0 holds; only dx's definition
+        // (dx = m - x = -127) is broken by writing dx = 0.
+        assert!(!verify(&two_tap_case([5, 4], vec![(0, 0, 0), (0, 0, 0)])));
+    }
+
+    #[test]
+    fn a_first_row_other_than_its_tap_is_rejected() {
+        // A one-tap window (the tap is 0) claimed to be 5: only `m = x` on the first row holds
+        // the claim down.
+        let c = TestCircuit { x: case().x, windows: vec![vec![5]], maxima: vec![5], rows: Some(vec![vec![(5, 0, 0)]]) };
         assert!(!verify(&c));
     }
 }
