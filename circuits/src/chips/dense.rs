@@ -319,12 +319,12 @@ mod tests {
 
     #[test]
     fn a_block_that_does_not_restart_its_sum_is_rejected() {
-        // Block 2 (output 2, rows 3–5, column 0) carries block 1's last sum `s` instead of
+        // Block 2 (rows 3–5) carries block 1's last sums (row 2) in both columns instead of
         // starting from its bias: every chained row holds, only the block's reset is broken.
         let mut c = case();
         let honest = DenseConfig::witness_of(&c.x, &c.weight, &c.bias);
-        let s = honest[4];
-        c.sum_delta = [6, 8, 10].iter().map(|&at| (at, s)).collect();
+        let (s, t) = (honest[4], honest[5]);
+        c.sum_delta = [(6, s), (8, s), (10, s), (7, t), (9, t), (11, t)].to_vec();
         let mut public = expected(&c.x, &c.weight, &c.bias);
         public[2] += fe(s);
         assert!(!verify(&c, public));

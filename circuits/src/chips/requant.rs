@@ -392,6 +392,36 @@ mod tests {
     }
 
     #[test]
+    fn a_quotient_that_does_not_divide_is_rejected() {
+        // Row 4 (acc 100 → t = 6) claims t = 11 with the same, in-range remainder; `u`, `v`, `s`
+        // and `y` all follow t = 11 consistently. Only the division constraint is broken.
+        for kind in ["relu", "identity", "table"] {
+            let (mut c, mut public) = case(&ACCS, kind);
+            let honest = c.rows[4].clone();
+            let t = honest.t + 5;
+            let y = if kind == "table" { t / 3 } else { t };
+            let forged = c.params.row(c.params.divisor * t - c.params.half, y);
+            c.rows[4] = RequantRow { acc: honest.acc, cr: honest.cr, ..forged };
+            public[4] = fe(y);
+            assert!(!verify(&c, public), "{kind}");
+        }
+    }
+
+    #[test]
+    fn a_sign_bit_that_is_not_a_bit_is_rejected() {
+        // acc = 2400: t = 150, saturated (≥ h = 128). With s = 2 the identity row reads
+        // t + h = 2h + u: u = 22 is in range and y = t = 150 escapes the domain. Only
+        // `s ∈ {0, 1}` is broken.
+        let (mut c, _) = case(&[2400], "identity");
+        let row = &mut c.rows[0];
+        assert_eq!(row.t, 150);
+        row.s = 2;
+        row.cu = split(22, &c.params.u_limbs);
+        row.y = 150;
+        assert!(!verify(&c, vec![fe(150)]));
+    }
+
+    #[test]
     fn remainder_out_of_range_is_rejected() {
         let (mut c, mut public) = case(&ACCS, "relu");
         let row = &mut c.rows[4];
@@ -442,16 +472,15 @@ mod tests {
     }
 
     #[test]
-    fn negative_side_limbs_not_multiples_of_h_are_rejected() {
-        // Move 1 from the low limbs into the negative-side limbs' sum: the total stays, but the
-        // negative-side limbs' weights are multiples of 128, so no digit can carry it.
+    fn a_negative_relu_row_with_a_non_zero_output_is_rejected() {
+        // acc = -300: t = -19, s = 0, u = (t + L) mod h = 109. Claiming y = u = 109 keeps every
+        // limb and the decomposition honest; only `y = s · u` is broken.
         let (mut c, mut public) = case(&[-300], "relu");
         let row = &mut c.rows[0];
-        row.y = 1;
-        row.cu = split(1, &c.params.u_limbs);
-        row.s = 0;
-        public[0] = fe(1);
-        assert!(!verify(&c, public), "y = u on a negative row");
+        assert_eq!((row.t, row.s, row.y), (-19, 0, 0));
+        row.y = 109;
+        public[0] = fe(109);
+        assert!(!verify(&c, public));
     }
 
     #[test]
