@@ -411,4 +411,16 @@ mod tests {
         }
         assert!(!verify(&c, public));
     }
+
+    #[test]
+    fn an_output_that_does_not_divide_is_rejected() {
+        // y + 1 with the honest, in-range remainder and y's own limbs updated: only the
+        // division `scale2 · e + s = 2 · y · s + r` is broken.
+        let (mut c, _) = case();
+        let row = &mut c.rows[9];
+        row.y += 1;
+        row.cy = split(row.y, &c.params.y_limbs);
+        let claimed = c.rows.iter().map(|r| fe(r.y)).collect();
+        assert!(!verify(&c, claimed));
+    }
 }
