@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use zkinfer_circuits::planner::plan;
-use zkinfer_prover::{insecure_test_srs, prove, setup, SelectedMsm};
+use zkinfer_prover::{insecure_test_srs, prove_with, setup, ProveOptions, SelectedMsm};
 use zkinfer_quant_models::compile::compile_onnx;
 use zkinfer_quant_models::infer::run_float_inputs;
 use zkinfer_quant_models::onnx::{synth_inputs, synth_onnx, SynthSpec};
@@ -22,10 +22,12 @@ fn bench_model(c: &mut Criterion, label: &str, spec: SynthSpec) {
     let (key, params) =
         setup(&insecure_test_srs(estimate.k), SelectedMsm::default(), model.clone(), layout).expect("keygen");
     let trace = Arc::new(run_float_inputs(&model, &synth_inputs(len, 1, 2)).expect("inference"));
+    // The proof alone: an input beyond the calibration costs the same to prove.
+    let options = ProveOptions { allow_saturation: true, self_check: false };
     let mut group = c.benchmark_group("prove");
     group.sample_size(10);
     group.bench_function(format!("{label} (k = {})", key.spec().k), |b| {
-        b.iter(|| prove(&params, &key, model.clone(), trace.clone(), rand_core::OsRng).expect("proves"))
+        b.iter(|| prove_with(&params, &key, model.clone(), trace.clone(), rand_core::OsRng, options).expect("proves"))
     });
     group.finish();
 }
