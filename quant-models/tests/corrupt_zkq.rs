@@ -8,18 +8,15 @@ use zkinfer_quant_models::compile::compile_onnx_file;
 use zkinfer_quant_models::float_infer::run_float;
 use zkinfer_quant_models::infer::run_float_inputs;
 use zkinfer_quant_models::io::{read_calibration, read_input};
+use zkinfer_quant_models::onnx::SplitMix64;
 use zkinfer_quant_models::{CompiledModel, QuantConfig};
 
-/// SplitMix64: the mutations are the same on every run.
-struct Rng(u64);
+/// Deterministic draws: the mutations are the same on every run.
+struct Rng(SplitMix64);
 
 impl Rng {
     fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
+        self.0.next_u64()
     }
 
     fn below(&mut self, n: usize) -> usize {
@@ -56,7 +53,7 @@ fn mutated_zkq_files_are_refused_or_run_but_never_panic() {
         let input = read_input(&dir.join("input.json")).unwrap().input_data;
         let bytes =
             compile_onnx_file(&dir.join("model.onnx"), &samples, QuantConfig::default()).unwrap().to_bytes().unwrap();
-        let mut rng = Rng(seed);
+        let mut rng = Rng(SplitMix64::new(seed));
         let (mut refused, mut ran) = (0, 0);
         for _ in 0..300 {
             match CompiledModel::from_bytes(&mutate(&bytes, &mut rng)) {
