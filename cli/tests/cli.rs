@@ -109,6 +109,18 @@ fn compile(dir: &Path, srs: Option<&Path>, out: &Path, extra: &[&str]) -> Output
     zkinfer(&args)
 }
 
+/// A scratch folder with a fresh setup (`fresh.srs`) and the digits MLP compiled on it
+/// (`compiled`): `(model folder, scratch folder, setup, compiled folder)`.
+fn compiled_on_fresh_setup(name: &str) -> (PathBuf, PathBuf, PathBuf, PathBuf) {
+    let (dir, tmp) = (model_dir(), temp_dir(name));
+    let srs = tmp.join("fresh.srs");
+    fresh_srs(&srs, 12);
+    let compiled = tmp.join("compiled");
+    let out = compile(&dir, Some(&srs), &compiled, &[]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    (dir, tmp, srs, compiled)
+}
+
 #[test]
 fn the_public_test_setup_is_refused_whatever_the_files_claim() {
     let dir = model_dir();
@@ -142,13 +154,7 @@ fn the_public_test_setup_is_refused_whatever_the_files_claim() {
 
 #[test]
 fn compile_prove_verify_with_a_fresh_setup_and_every_rejection_class() {
-    let dir = model_dir();
-    let tmp = temp_dir("prove");
-    let srs = tmp.join("fresh.srs");
-    fresh_srs(&srs, 12);
-    let compiled = tmp.join("compiled");
-    let out = compile(&dir, Some(&srs), &compiled, &[]);
-    assert!(out.status.success(), "{}", stderr(&out));
+    let (dir, tmp, _, compiled) = compiled_on_fresh_setup("prove");
     assert!(compiled.join("manifest.json").exists());
     let card: serde_json::Value =
         serde_json::from_slice(&std::fs::read(compiled.join("model-card.json")).unwrap()).unwrap();
@@ -236,12 +242,7 @@ fn compile_prove_verify_with_a_fresh_setup_and_every_rejection_class() {
 
 #[test]
 fn a_folder_that_does_not_hold_together_is_refused_or_its_accelerators_skipped() {
-    let dir = model_dir();
-    let tmp = temp_dir("folder");
-    let srs = tmp.join("fresh.srs");
-    fresh_srs(&srs, 12);
-    let compiled = tmp.join("compiled");
-    assert!(compile(&dir, Some(&srs), &compiled, &[]).status.success());
+    let (dir, tmp, srs, compiled) = compiled_on_fresh_setup("folder");
     let input = s(&dir.join("input.json")).to_string();
     let prove = |out: &str| zkinfer(&["prove", s(&compiled), "--input", &input, "-o", out, "--device", "cpu"]);
     let restore = |name: &str, bytes: &[u8]| std::fs::write(compiled.join(name), bytes).unwrap();
@@ -299,12 +300,7 @@ fn a_folder_that_does_not_hold_together_is_refused_or_its_accelerators_skipped()
 
 #[test]
 fn a_clamped_input_is_refused_unless_allowed_and_then_marked() {
-    let dir = model_dir();
-    let tmp = temp_dir("clamp");
-    let srs = tmp.join("fresh.srs");
-    fresh_srs(&srs, 12);
-    let compiled = tmp.join("compiled");
-    assert!(compile(&dir, Some(&srs), &compiled, &[]).status.success());
+    let (dir, tmp, _, compiled) = compiled_on_fresh_setup("clamp");
     let mut input: serde_json::Value = serde_json::from_slice(&std::fs::read(dir.join("input.json")).unwrap()).unwrap();
     input["input_data"][0][3] = 1e6.into();
     let big = tmp.join("big.json");
