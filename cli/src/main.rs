@@ -57,8 +57,8 @@ enum Command {
         /// Calibration inputs: a JSON list of input objects, a labelled set, or an `.npy` array.
         #[arg(long)]
         calibration: PathBuf,
-        /// A published universal setup in halo2's KZG params format (downsized as needed).
-        /// Without it an INSECURE test SRS is used.
+        /// A published universal setup: a snarkjs `.ptau` or halo2 KZG params (checked with
+        /// pairings, downsized as needed). Without it an INSECURE test SRS is used.
         #[arg(long)]
         srs: Option<PathBuf>,
         /// Keep the input out of the proof's public values: the buyer sees only the output.
@@ -121,16 +121,11 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// Write a test SRS (halo2 KZG params). Only insecure test setups: say --insecure-test.
+    /// Setups in halo2's KZG params format for `compile --srs`: import a published ceremony, or
+    /// write the insecure test setup.
     Srs {
-        /// log2 of the number of points.
-        #[arg(long)]
-        k: u32,
-        /// Acknowledge that the setup's secret derives from a public seed.
-        #[arg(long)]
-        insecure_test: bool,
-        #[arg(short, long)]
-        output: PathBuf,
+        #[command(subcommand)]
+        action: SrsAction,
     },
     /// Setup, prove and verify cost (median of --repeat proofs), proof and key sizes and peak
     /// memory of the shipped models and an MLP 64-1024-1024-10, each in its own process.
@@ -236,6 +231,29 @@ impl From<DeviceArg> for zkinfer_prover::Device {
 }
 
 #[derive(Subcommand)]
+enum SrsAction {
+    /// Check a published setup (snarkjs `.ptau`, e.g. powersOfTau28_hez_final_XX.ptau, or halo2
+    /// KZG params) with pairings and write its first 2^k points.
+    Import {
+        file: PathBuf,
+        /// log2 of the number of points to keep (the largest circuit it will serve).
+        #[arg(long)]
+        k: u32,
+        #[arg(short, long)]
+        output: PathBuf,
+    },
+    /// Write zkinfer's test setup. Its secret derives from a public seed: anyone can forge
+    /// proofs with it, and `verify` refuses them without --allow-insecure-srs.
+    InsecureTest {
+        /// log2 of the number of points.
+        #[arg(long)]
+        k: u32,
+        #[arg(short, long)]
+        output: PathBuf,
+    },
+}
+
+#[derive(Subcommand)]
 enum SynthFamily {
     /// inputs -> hidden (x depth, ReLU) -> classes.
     Mlp {
@@ -307,7 +325,8 @@ fn run(command: Command) -> anyhow::Result<ExitCode> {
             let options = zkinfer_prover::ProveOptions { allow_saturation, self_check: !no_self_check };
             commands::prove::run(&dir, &input, &output, binary, device.into(), options)
         }
-        Command::Srs { k, insecure_test, output } => commands::srs::run(k, insecure_test, &output),
+        Command::Srs { action: SrsAction::InsecureTest { k, output } } => commands::srs::insecure_test(k, &output),
+        Command::Srs { action: SrsAction::Import { file, k, output } } => commands::srs::import(&file, k, &output),
         Command::Demo => commands::demo::run(),
         Command::Study { family, sizes, repeat, output } => {
             let family = match family {

@@ -120,10 +120,28 @@ pub struct Columns {
 /// Where the SRS came from.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct SrsInfo {
-    /// `insecure-test` (anyone can forge proofs) or `file`.
+    /// `insecure-test` (anyone can forge proofs), `ceremony` (a published one zkinfer knows) or
+    /// `file` (any other setup), judged from the SRS id.
     pub kind: String,
     /// Hex SHA-256 of the verifier's SRS points (part of the model id).
     pub id: String,
+    /// The published ceremony, when `kind` is `ceremony`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ceremony: Option<String>,
+    /// The file `compile --srs` read, when it read one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<SrsSource>,
+}
+
+/// The setup file a model was compiled from, so that anyone can fetch the same file and compare.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct SrsSource {
+    /// `ptau` or `halo2-params`.
+    pub format: String,
+    /// BLAKE2b-512 of the file (hex), the hash ceremonies publish.
+    pub blake2b: String,
+    /// The file held `2^file_power` powers.
+    pub file_power: u32,
 }
 
 /// Quantization quality measured on the calibration set at compile time.

@@ -9,8 +9,8 @@ use std::time::Duration;
 use zkinfer_circuits::model::ModelCircuit;
 use zkinfer_circuits::planner::{plan_for, Objective};
 use zkinfer_prover::{
-    insecure_test_srs, prove_with, read_srs, setup, Device, MsmTables, ProveOptions, ProveTimings, ProverKey,
-    RoutedParams, SelectedMsm,
+    import_setup, insecure_test_srs, prove_with, read_srs, setup, Device, MsmTables, ProveOptions, ProveTimings,
+    ProverKey, RoutedParams, SelectedMsm,
 };
 use zkinfer_quant_models::compile::compile_onnx;
 use zkinfer_quant_models::infer::run_float_inputs;
@@ -20,8 +20,8 @@ use zkinfer_verifier::{ProofBundle, Setup, VerifierSrs};
 
 use crate::manifest::Manifest;
 use crate::model_dir::{
-    map, read, replace_dir, CardAccuracy, Columns, InputRange, ModelCard, ModelDir, SrsInfo, CARD, KEY_COSETS, MODEL,
-    MSM_TABLES, PK, SRS, VK,
+    map, read, replace_dir, CardAccuracy, Columns, InputRange, ModelCard, ModelDir, SrsInfo, SrsSource, CARD,
+    KEY_COSETS, MODEL, MSM_TABLES, PK, SRS, VK,
 };
 use crate::progress::step;
 
@@ -64,20 +64,30 @@ pub fn compile(
     let ((layout, _), _) = step("plan the circuit layout", || Ok(plan_for(&model, public_input, objective)?))?;
     let circuit = ModelCircuit::for_keygen(model.clone(), layout)?;
     let (k, rows) = (circuit.min_k(), circuit.rows());
-    let srs = match srs {
+    let (srs, source) = match srs {
         Some(path) => {
             let bytes = read(path)?;
-            step(&format!("load SRS {} (k = {k})", path.display()), || Ok(read_srs(&bytes, k)?))?.0
+            let (imported, _) =
+                step(&format!("load SRS {} and check it with pairings (k = {k})", path.display()), || {
+                    Ok(import_setup(&bytes, k)?)
+                })?;
+            let source = SrsSource {
+                format: imported.format.name().into(),
+                blake2b: imported.blake2b,
+                file_power: imported.file_power,
+            };
+            (imported.params, Some(source))
         }
-        None => step(&format!("generate INSECURE test SRS (k = {k})"), || Ok(insecure_test_srs(k)))?.0,
+        None => (step(&format!("generate INSECURE test SRS (k = {k})"), || Ok(insecure_test_srs(k)))?.0, None),
     };
     // Judged from the setup itself, not from where it was read.
-    let kind = match VerifierSrs::from_params(&srs).setup() {
+    let (kind, ceremony) = match VerifierSrs::from_params(&srs).setup() {
         Setup::InsecureTest => {
             eprintln!("warning: INSECURE test SRS (its secret is public): anyone can forge proofs for this model id, and `verify` refuses them without --allow-insecure-srs");
-            "insecure-test"
+            ("insecure-test", None)
         }
-        Setup::Unknown { .. } => "file",
+        Setup::Ceremony(c) => ("ceremony", Some(c.name.to_string())),
+        Setup::Unknown { .. } => ("file", None),
     };
     let ((key, mut params), keygen) =
         step(&format!("keygen ({rows} rows, k = {k})"), || Ok(setup(&srs, SelectedMsm::default(), model, layout)?))?;
@@ -109,7 +119,7 @@ pub fn compile(
     let card = ModelCard {
         model_id: key.verifier.model_id().to_string(),
         model: name.to_string(),
-        srs: SrsInfo { kind: kind.into(), id: key.verifier.srs.id_hex() },
+        srs: SrsInfo { kind: kind.into(), id: key.verifier.srs.id_hex(), ceremony, source },
         k,
         rows,
         columns: Columns {

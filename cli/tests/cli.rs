@@ -1,25 +1,11 @@
 //! The `zkinfer` binary end to end on a shipped model: the happy path and the errors people see.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+mod support;
 
-fn zkinfer(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_zkinfer")).args(args).output().expect("run zkinfer")
-}
+use std::path::Path;
+use std::process::Output;
 
-fn model_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../quant-models/models/digits-mlp")
-}
-
-fn temp_dir(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("zkinfer-cli-{name}-{}", std::process::id()));
-    std::fs::create_dir_all(&d).unwrap();
-    d
-}
-
-fn s(p: &Path) -> &str {
-    p.to_str().unwrap()
-}
+use support::*;
 
 fn quantize(dir: &Path, zkq: &Path) -> Output {
     zkinfer(&["quantize", s(&dir.join("model.onnx")), "--calibration", s(&dir.join("calibration.json")), "-o", s(zkq)])
@@ -83,52 +69,12 @@ fn inspect_reports_size() {
     assert_eq!(v["stats"]["macs"], 64 * 32 + 32 * 10);
 }
 
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
-/// A setup whose secret nobody kept: made here with fresh randomness and thrown away (a
-/// one-party ceremony), written in halo2's params format for `compile --srs`.
-fn fresh_srs(path: &Path, k: u32) {
-    use halo2_proofs::halo2curves::bn256::Bn256;
-    use halo2_proofs::poly::kzg::commitment::ParamsKZG;
-    std::fs::write(path, zkinfer_prover::write_srs(&ParamsKZG::<Bn256>::setup(k, rand_core::OsRng))).unwrap();
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-fn compile(dir: &Path, srs: Option<&Path>, out: &Path, extra: &[&str]) -> Output {
-    let (onnx, cal) = (dir.join("model.onnx"), dir.join("calibration.json"));
-    let mut args = vec!["compile", s(&onnx), "--calibration", s(&cal), "-o", s(out)];
-    if let Some(srs) = srs {
-        args.extend(["--srs", s(srs)]);
-    }
-    args.extend(extra);
-    zkinfer(&args)
-}
-
-/// A scratch folder with a fresh setup (`fresh.srs`) and the digits MLP compiled on it
-/// (`compiled`): `(model folder, scratch folder, setup, compiled folder)`.
-fn compiled_on_fresh_setup(name: &str) -> (PathBuf, PathBuf, PathBuf, PathBuf) {
-    let (dir, tmp) = (model_dir(), temp_dir(name));
-    let srs = tmp.join("fresh.srs");
-    fresh_srs(&srs, 12);
-    let compiled = tmp.join("compiled");
-    let out = compile(&dir, Some(&srs), &compiled, &[]);
-    assert!(out.status.success(), "{}", stderr(&out));
-    (dir, tmp, srs, compiled)
-}
-
 #[test]
 fn the_public_test_setup_is_refused_whatever_the_files_claim() {
     let dir = model_dir();
     let tmp = temp_dir("insecure");
     let srs = tmp.join("test.srs");
-    let out = zkinfer(&["srs", "--k", "12", "-o", s(&srs)]);
-    assert!(!out.status.success() && stderr(&out).contains("--insecure-test"));
-    let out = zkinfer(&["srs", "--k", "12", "--insecure-test", "-o", s(&srs)]);
+    let out = zkinfer(&["srs", "insecure-test", "--k", "12", "-o", s(&srs)]);
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(stdout(&out).contains("INSECURE"));
 

@@ -8,7 +8,9 @@ mod error;
 mod keys;
 mod msm;
 mod proof;
+mod ptau;
 mod scheme;
+mod setup_import;
 mod spec;
 mod srs;
 
@@ -19,6 +21,8 @@ pub use msm::{
     Basis, CpuMsm, Device, GpuMsm, MsmBackend, MsmTables, SelectedMsm, SmallScalarMsm, TableError, WindowTable,
 };
 pub use proof::{prove, prove_with, ProveOptions, ProveTimings};
+pub use ptau::{is_ptau, read_ptau, PtauPowers};
 pub use scheme::RoutedParams;
+pub use setup_import::{check_powers, import_setup, ImportedSetup, SetupFormat};
 pub use spec::circuit_spec;
 pub use srs::{insecure_test_srs, read_srs, write_srs, INSECURE_SRS_SEED};

@@ -7,6 +7,7 @@
 //! verifying key), the model id, and the proof bundle.
 
 mod bundle;
+mod ceremony;
 mod error;
 mod key;
 mod model_id;
@@ -14,6 +15,7 @@ mod srs;
 mod verify;
 
 pub use bundle::{ClampedTensor, ProofBundle, TensorValues, BUNDLE_VERSION};
+pub use ceremony::{ceremony_by_file_hash, ceremony_by_srs_id, Ceremony, CEREMONIES};
 pub use error::Rejection;
 pub use key::{CircuitSpec, IoTensor, VerifierKey};
 pub use model_id::ModelId;

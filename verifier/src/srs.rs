@@ -8,6 +8,7 @@ use halo2_proofs::SerdeFormat;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+use crate::ceremony::{ceremony_by_srs_id, Ceremony};
 use crate::error::Rejection;
 
 /// `g`, `g2` and `s·g2` of a KZG setup: all the buyer needs of it (320 bytes instead of the
@@ -28,6 +29,8 @@ pub const INSECURE_TEST_SRS_ID: &str = "587cd2f17f4cf3b86f3b254727d8d6b543b5e8c7
 pub enum Setup {
     /// zkinfer's public-seed test setup: proofs under it prove nothing.
     InsecureTest,
+    /// A published ceremony zkinfer knows ([`crate::CEREMONIES`]).
+    Ceremony(&'static Ceremony),
     /// Any other setup: the buyer must know where the SRS with this id came from.
     Unknown { id: String },
 }
@@ -36,6 +39,7 @@ impl std::fmt::Display for Setup {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Setup::InsecureTest => f.write_str("INSECURE test setup (public secret: anyone can forge proofs)"),
+            Setup::Ceremony(c) => f.write_str(c.name),
             Setup::Unknown { id } => write!(f, "unknown setup {id}"),
         }
     }
@@ -47,9 +51,15 @@ const G2_BYTES: usize = 128;
 impl VerifierSrs {
     /// The verifier's part of a prover's parameters.
     pub fn from_params(params: &ParamsKZG<Bn256>) -> Self {
-        let mut points = params.get_g()[0].to_raw_bytes();
-        points.extend(params.g2().to_raw_bytes());
-        points.extend(params.s_g2().to_raw_bytes());
+        Self::from_points(&params.get_g()[0], &params.g2(), &params.s_g2())
+    }
+
+    /// From `g`, `g2` and `s·g2` themselves: a ceremony's `[τ]₂` names its setup before any
+    /// params exist.
+    pub fn from_points(g: &G1Affine, g2: &G2Affine, s_g2: &G2Affine) -> Self {
+        let mut points = g.to_raw_bytes();
+        points.extend(g2.to_raw_bytes());
+        points.extend(s_g2.to_raw_bytes());
         VerifierSrs { points }
     }
 
@@ -71,7 +81,10 @@ impl VerifierSrs {
     pub fn setup(&self) -> Setup {
         match self.id_hex() {
             id if id == INSECURE_TEST_SRS_ID => Setup::InsecureTest,
-            id => Setup::Unknown { id },
+            id => match ceremony_by_srs_id(&id) {
+                Some(c) => Setup::Ceremony(c),
+                None => Setup::Unknown { id },
+            },
         }
     }
 

@@ -21,6 +21,8 @@ use crate::srs::Setup;
 pub struct VerifiedOutput {
     pub model_id: ModelId,
     pub setup: Setup,
+    /// The circuit (and setup) size: `2^k` rows.
+    pub k: u32,
     pub inputs: Option<Vec<TensorValues>>,
     pub outputs: Vec<TensorValues>,
     /// Tensors the provider says it clamped before proving (the result is that of the clamped
@@ -96,6 +98,7 @@ pub fn verify_with(
     Ok(VerifiedOutput {
         model_id: *expected,
         setup,
+        k: key.spec.k,
         inputs: bundle.inputs.clone(),
         outputs: bundle.outputs.clone(),
         clamped: bundle.clamped.clone(),

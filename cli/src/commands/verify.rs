@@ -9,7 +9,7 @@ use anyhow::Context;
 use serde_json::json;
 use zkinfer_quant_models::io::read_input;
 use zkinfer_verifier::{
-    check_input, verify_with, ModelId, Policy, ProofBundle, Rejection, VerifiedOutput, VerifierKey,
+    check_input, verify_with, ModelId, Policy, ProofBundle, Rejection, Setup, VerifiedOutput, VerifierKey,
 };
 
 use crate::model_dir::{read, ModelCard};
@@ -80,7 +80,10 @@ fn check(
 fn print_accepted(v: &VerifiedOutput, input_checked: bool, ms: f64) {
     let input = if input_checked { ", the proven input is yours" } else { "" };
     println!("accepted: model {}{input} ({ms:.1} ms)", v.model_id);
-    println!("setup: {}", v.setup);
+    match &v.setup {
+        Setup::Ceremony(c) => println!("setup: {}, 2^{}", c.name, v.k),
+        other => println!("setup: {other}"),
+    }
     for c in &v.clamped {
         println!(
             "note: the result involved clamping: {} of {} values of `{}` were clamped into range before proving",
