@@ -39,20 +39,27 @@ fn what(path: &Path) -> String {
 
 /// Reads one input object.
 pub fn read_input(path: &Path) -> Result<InputData> {
-    serde_json::from_slice(&read(path)?)
-        .map_err(|e| ModelError::format(what(path), format!("not an input object {{\"input_data\": [[...]]}}: {e}")))
+    parse_input(&read(path)?, &what(path))
+}
+
+/// Parses one input object; `name` says where the bytes came from in errors.
+pub fn parse_input(bytes: &[u8], name: &str) -> Result<InputData> {
+    serde_json::from_slice(bytes)
+        .map_err(|e| ModelError::format(name, format!("not an input object {{\"input_data\": [[...]]}}: {e}")))
 }
 
 /// Reads a labelled set.
 pub fn read_labelled(path: &Path) -> Result<LabelledSet> {
-    let set: LabelledSet = serde_json::from_slice(&read(path)?).map_err(|e| {
-        ModelError::format(what(path), format!("not a labelled set {{\"samples\": [[...]], \"labels\": [...]}}: {e}"))
+    parse_labelled(&read(path)?, &what(path))
+}
+
+/// Parses a labelled set; `name` says where the bytes came from in errors.
+pub fn parse_labelled(bytes: &[u8], name: &str) -> Result<LabelledSet> {
+    let set: LabelledSet = serde_json::from_slice(bytes).map_err(|e| {
+        ModelError::format(name, format!("not a labelled set {{\"samples\": [[...]], \"labels\": [...]}}: {e}"))
     })?;
     if !set.labels.is_empty() && set.labels.len() != set.samples.len() {
-        return Err(ModelError::format(
-            what(path),
-            format!("{} samples but {} labels", set.samples.len(), set.labels.len()),
-        ));
+        return Err(ModelError::format(name, format!("{} samples but {} labels", set.samples.len(), set.labels.len())));
     }
     Ok(set)
 }
@@ -60,48 +67,50 @@ pub fn read_labelled(path: &Path) -> Result<LabelledSet> {
 /// Reads calibration samples in any of the accepted formats; each sample holds one flat vector
 /// per model input.
 pub fn read_calibration(path: &Path) -> Result<Vec<Vec<Vec<f64>>>> {
-    if path.extension().is_some_and(|e| e == "npy") {
-        return read_npy_samples(path);
-    }
-    let bytes = read(path)?;
-    let json: serde_json::Value = serde_json::from_slice(&bytes).map_err(|e| ModelError::format(what(path), e))?;
-    let samples = match json {
-        serde_json::Value::Array(_) => {
-            let list: Vec<InputData> = serde_json::from_value(json)
-                .map_err(|e| ModelError::format(what(path), format!("not a list of input objects: {e}")))?;
-            list.into_iter().map(|i| i.input_data).collect()
-        }
-        serde_json::Value::Object(ref m) if m.contains_key("samples") => read_labelled(path)?.inputs(),
-        serde_json::Value::Object(_) => {
-            vec![serde_json::from_value::<InputData>(json).map_err(|e| ModelError::format(what(path), e))?.input_data]
-        }
-        _ => {
-            return Err(ModelError::format(
-                what(path),
-                "expected a list of input objects, an input object or a labelled set",
-            ))
-        }
-    };
+    parse_calibration(&read(path)?, &what(path))
+}
+
+/// Parses calibration samples (JSON, or `.npy` recognised by its magic); `name` says where the
+/// bytes came from in errors.
+pub fn parse_calibration(bytes: &[u8], name: &str) -> Result<Vec<Vec<Vec<f64>>>> {
+    let samples =
+        if bytes.starts_with(NPY_MAGIC) { parse_npy_samples(bytes, name)? } else { parse_json_samples(bytes, name)? };
     if samples.is_empty() {
         return Err(ModelError::EmptyCalibration);
     }
     Ok(samples)
 }
 
-fn read_npy_samples(path: &Path) -> Result<Vec<Vec<Vec<f64>>>> {
+const NPY_MAGIC: &[u8] = b"\x93NUMPY";
+
+fn parse_json_samples(bytes: &[u8], name: &str) -> Result<Vec<Vec<Vec<f64>>>> {
+    let json: serde_json::Value = serde_json::from_slice(bytes).map_err(|e| ModelError::format(name, e))?;
+    Ok(match json {
+        serde_json::Value::Array(_) => {
+            let list: Vec<InputData> = serde_json::from_value(json)
+                .map_err(|e| ModelError::format(name, format!("not a list of input objects: {e}")))?;
+            list.into_iter().map(|i| i.input_data).collect()
+        }
+        serde_json::Value::Object(ref m) if m.contains_key("samples") => parse_labelled(bytes, name)?.inputs(),
+        serde_json::Value::Object(_) => {
+            vec![serde_json::from_value::<InputData>(json).map_err(|e| ModelError::format(name, e))?.input_data]
+        }
+        _ => {
+            return Err(ModelError::format(name, "expected a list of input objects, an input object or a labelled set"))
+        }
+    })
+}
+
+fn parse_npy_samples(bytes: &[u8], name: &str) -> Result<Vec<Vec<Vec<f64>>>> {
     use ndarray_npy::ReadNpyExt;
-    let bytes = read(path)?;
     let array: ndarray::ArrayD<f64> = match ndarray::ArrayD::<f64>::read_npy(&bytes[..]) {
         Ok(a) => a,
         Err(_) => ndarray::ArrayD::<f32>::read_npy(&bytes[..])
-            .map_err(|e| ModelError::format(what(path), format!("not a float32/float64 .npy array: {e}")))?
+            .map_err(|e| ModelError::format(name, format!("not a float32/float64 .npy array: {e}")))?
             .mapv(f64::from),
     };
     if array.ndim() < 2 {
-        return Err(ModelError::format(
-            what(path),
-            format!("expected [N, ...input shape], got shape {:?}", array.shape()),
-        ));
+        return Err(ModelError::format(name, format!("expected [N, ...input shape], got shape {:?}", array.shape())));
     }
     let n = array.shape()[0];
     let flat: Vec<f64> = array.iter().copied().collect();
