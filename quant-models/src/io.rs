@@ -103,9 +103,9 @@ fn parse_json_samples(bytes: &[u8], name: &str) -> Result<Vec<Vec<Vec<f64>>>> {
 
 fn parse_npy_samples(bytes: &[u8], name: &str) -> Result<Vec<Vec<Vec<f64>>>> {
     use ndarray_npy::ReadNpyExt;
-    let array: ndarray::ArrayD<f64> = match ndarray::ArrayD::<f64>::read_npy(&bytes[..]) {
+    let array: ndarray::ArrayD<f64> = match ndarray::ArrayD::<f64>::read_npy(bytes) {
         Ok(a) => a,
-        Err(_) => ndarray::ArrayD::<f32>::read_npy(&bytes[..])
+        Err(_) => ndarray::ArrayD::<f32>::read_npy(bytes)
             .map_err(|e| ModelError::format(name, format!("not a float32/float64 .npy array: {e}")))?
             .mapv(f64::from),
     };
