@@ -63,8 +63,14 @@ pub fn replace_dir(dir: &Path, fill: impl FnOnce(&Path) -> anyhow::Result<()>) -
         );
     }
     std::fs::create_dir_all(parent).with_context(|| format!("creating {}", parent.display()))?;
-    let staging = parent.join(format!(".{name}.partial-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&staging);
+    // Staging folders an interrupted compile left behind.
+    let stale = format!(".{name}.partial-");
+    for entry in std::fs::read_dir(parent).into_iter().flatten().flatten() {
+        if entry.file_name().to_str().is_some_and(|n| n.starts_with(&stale)) {
+            let _ = std::fs::remove_dir_all(entry.path());
+        }
+    }
+    let staging = parent.join(format!("{stale}{}", std::process::id()));
     std::fs::create_dir(&staging).with_context(|| format!("creating {}", staging.display()))?;
     if let Err(e) = fill(&staging) {
         let _ = std::fs::remove_dir_all(&staging);

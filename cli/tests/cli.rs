@@ -275,3 +275,47 @@ fn demo_proves_verifies_and_rejects_a_forgery() {
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("predicted digit") && text.contains("forged answer    proof invalid"), "{text}");
 }
+
+#[test]
+fn an_interrupted_compile_leaves_the_earlier_folder_whole() {
+    use std::io::BufRead;
+    let (dir, tmp, srs, compiled) = compiled_on_fresh_setup("interrupted");
+    let before: Vec<(String, Vec<u8>)> = std::fs::read_dir(&compiled)
+        .unwrap()
+        .map(|e| e.unwrap())
+        .map(|e| (e.file_name().into_string().unwrap(), std::fs::read(e.path()).unwrap()))
+        .collect();
+    // A larger model into the same folder, interrupted (Ctrl-C) as it starts writing.
+    let fashion = dir.join("../fashion-cnn");
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_zkinfer"))
+        .args(["compile", s(&fashion.join("model.onnx")), "--calibration", s(&fashion.join("calibration.json"))])
+        .args(["--srs", s(&srs), "-o", s(&compiled)])
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let lines = std::io::BufReader::new(child.stderr.take().unwrap()).lines();
+    for line in lines.map_while(Result::ok) {
+        if line.starts_with("accuracy on the calibration set") {
+            std::process::Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap();
+            break;
+        }
+    }
+    let finished = child.wait().unwrap().success();
+    println!("compile {}", if finished { "finished before the signal" } else { "interrupted" });
+    // Either the compile finished before the signal and the folder is wholly the new model, or
+    // it did not and the folder is exactly the earlier one; in both cases it proves.
+    if !finished {
+        for (name, bytes) in &before {
+            assert!(std::fs::read(compiled.join(name)).unwrap() == *bytes, "{name} changed");
+        }
+    }
+    let model = if finished { fashion } else { dir.clone() };
+    let proof = tmp.join("after-interrupt.json");
+    let out = zkinfer(&["prove", s(&compiled), "--input", s(&model.join("input.json")), "-o", s(&proof)]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    // A later compile clears what the interrupted one left beside the folder.
+    assert!(compile(&dir, Some(&srs), &compiled, &[]).status.success());
+    let leftovers =
+        std::fs::read_dir(&tmp).unwrap().flatten().filter(|e| e.file_name().to_string_lossy().contains(".partial-"));
+    assert_eq!(leftovers.count(), 0);
+}
