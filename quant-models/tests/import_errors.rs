@@ -105,3 +105,15 @@ fn corrupted_onnx_bytes_never_panic() {
     }
     assert!(rejected > 0, "no corruption was detected at all");
 }
+
+#[path = "support/node_tests.rs"]
+mod node_tests;
+
+#[test]
+fn training_mode_batch_norm_is_refused_not_computed_as_inference() {
+    for name in ["test_batchnorm_example_training_mode", "test_batchnorm_epsilon_training_mode"] {
+        let case = node_tests::load_case(name, 1);
+        let err = import_onnx_bytes(&case.model, name).unwrap_err().to_string();
+        assert!(err.contains("training_mode") && err.contains("BatchNormalization"), "{name}: {err}");
+    }
+}

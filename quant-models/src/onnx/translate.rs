@@ -296,6 +296,11 @@ fn pool(ctx: &mut Ctx, node: &NodeProto) -> Result<()> {
 }
 
 fn batch_norm(ctx: &mut Ctx, node: &NodeProto) -> Result<()> {
+    // Training mode normalises with the batch's own statistics and updates running ones: a
+    // different function from the inference-mode affine map proven here.
+    if attrs::int(node, "training_mode", 0) != 0 || node.output.len() > 1 {
+        return Err(unsupported(node, "training_mode = 1 (batch statistics); export the model in eval mode"));
+    }
     let x = tensor(node, ctx.val(node, 0)?, "the input")?;
     let eps = attrs::float(node, "epsilon", 1e-5);
     let mut params = Vec::new();

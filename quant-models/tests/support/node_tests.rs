@@ -110,6 +110,7 @@ fn load_pb(path: &Path) -> TensorProto {
 
 pub struct Case {
     pub model: Vec<u8>,
+    #[allow(dead_code)]
     pub inputs: Vec<Vec<f64>>,
     /// ONNX's expected output (the circuit tests check the proof instead).
     #[allow(dead_code)]
