@@ -59,6 +59,12 @@ fn errors_name_the_problem_and_exit_non_zero() {
     let out =
         zkinfer(&["quantize", s(&dir.join("model.onnx")), "--calibration", s(&empty), "-o", s(&tmp.join("x.zkq"))]);
     assert!(String::from_utf8_lossy(&out.stderr).contains("calibration set is empty"));
+
+    // A layer of width 0: a named error, and no folder left behind.
+    let synth = tmp.join("synth-empty");
+    let out = zkinfer(&["synth", "-o", s(&synth), "mlp", "--hidden", "0"]);
+    assert!(!out.status.success() && stderr(&out).contains("zero-size dimension"), "{}", stderr(&out));
+    assert!(!synth.exists());
 }
 
 #[test]

@@ -117,3 +117,53 @@ fn training_mode_batch_norm_is_refused_not_computed_as_inference() {
         assert!(err.contains("training_mode") && err.contains("BatchNormalization"), "{name}: {err}");
     }
 }
+
+/// The shipped digits MLP with its first weight initializer changed by `edit`.
+fn digits_mlp_with_weights(edit: impl FnOnce(&mut tract_onnx::pb::TensorProto)) -> Vec<u8> {
+    use prost::Message;
+    let mut model = tract_onnx::pb::ModelProto::decode(&shipped("digits-mlp")[..]).unwrap();
+    let graph = model.graph.as_mut().unwrap();
+    let weight = graph.initializer.iter_mut().find(|t| t.dims.len() == 2).expect("a weight matrix");
+    edit(weight);
+    model.encode_to_vec()
+}
+
+/// A float tensor's values, whether stored as `float_data` or `raw_data`.
+fn set_first_float(t: &mut tract_onnx::pb::TensorProto, v: f32) {
+    if t.float_data.is_empty() {
+        t.raw_data[..4].copy_from_slice(&v.to_le_bytes());
+    } else {
+        t.float_data[0] = v;
+    }
+}
+
+#[test]
+fn non_finite_and_zero_size_weights_are_refused_at_import() {
+    for bad in [f32::NAN, f32::INFINITY] {
+        let bytes = digits_mlp_with_weights(|w| set_first_float(w, bad));
+        let err = import_onnx_bytes(&bytes, "bad").unwrap_err().to_string();
+        assert!(err.contains(&bad.to_string()) || err.contains("finite"), "{bad}: {err}");
+    }
+    // A [64, 0] weight: the Gemm has no outputs at all.
+    let bytes = digits_mlp_with_weights(|w| {
+        w.dims[1] = 0;
+        (w.float_data.clear(), w.raw_data.clear());
+    });
+    let err = import_onnx_bytes(&bytes, "empty").unwrap_err();
+    assert!(matches!(err, ModelError::EmptyTensor { .. }), "{err}");
+}
+
+#[test]
+fn degenerate_calibrations_warn_and_an_empty_one_is_refused() {
+    let bytes = shipped("digits-mlp");
+    let zeros = vec![vec![vec![0.0; 64]]; 4];
+    let warned = compile_onnx(&bytes, "zeros", &zeros, QuantConfig::default()).unwrap().calibration_warnings;
+    assert!(warned.iter().any(|w| w.contains("is zero")), "{warned:?}");
+    let huge = vec![vec![vec![1e30; 64]], vec![vec![-1e30; 64]]];
+    let warned = compile_onnx(&bytes, "huge", &huge, QuantConfig::default()).unwrap().calibration_warnings;
+    assert!(warned.iter().any(|w| w.contains("no precision")), "{warned:?}");
+    let err = compile_onnx(&bytes, "none", &[], QuantConfig::default()).unwrap_err();
+    assert!(matches!(err, ModelError::EmptyCalibration), "{err}");
+    let err = compile_onnx(&bytes, "nan", &[vec![vec![f64::NAN; 64]]], QuantConfig::default()).unwrap_err();
+    assert!(err.to_string().contains("NaN"), "{err}");
+}

@@ -181,6 +181,11 @@ pub fn import_onnx_bytes(bytes: &[u8], name: &str) -> Result<FloatGraph> {
     let onnx = tract_onnx::onnx();
     let proto = onnx.proto_model_for_read(&mut &bytes[..]).map_err(malformed)?;
     let graph_pb = proto.graph.as_ref().ok_or_else(|| malformed("no graph"))?;
+    // A zero-size weight would only surface later as an unanalysable shape.
+    if let Some(t) = graph_pb.initializer.iter().find(|t| t.dims.contains(&0)) {
+        let shape = t.dims.iter().map(|&d| d.max(0) as usize).collect();
+        return Err(ModelError::EmptyTensor { tensor: t.name.clone(), shape });
+    }
     let initializers: HashSet<&str> = graph_pb.initializer.iter().map(|t| t.name.as_str()).collect();
     let inputs: Vec<&pb::ValueInfoProto> =
         graph_pb.input.iter().filter(|i| !initializers.contains(i.name.as_str())).collect();
