@@ -147,7 +147,8 @@ fn non_finite_and_zero_size_weights_are_refused_at_import() {
     // A [64, 0] weight: the Gemm has no outputs at all.
     let bytes = digits_mlp_with_weights(|w| {
         w.dims[1] = 0;
-        (w.float_data.clear(), w.raw_data.clear());
+        w.float_data.clear();
+        w.raw_data.clear();
     });
     let err = import_onnx_bytes(&bytes, "empty").unwrap_err();
     assert!(matches!(err, ModelError::EmptyTensor { .. }), "{err}");
