@@ -70,6 +70,11 @@ enum Command {
         /// on-chain and browser buyers; the fastest such layout).
         #[arg(long, value_enum, default_value_t = OptimizeArg::Prove)]
         optimize: OptimizeArg,
+        /// Fail (writing nothing) when an output of the integer model is further than
+        /// TOLERANCE·max(1, max|y|) from the float model on the calibration set; the error names
+        /// the tensor where precision is lost and the flag that adds it.
+        #[arg(long)]
+        tolerance: Option<f64>,
         #[arg(short, long)]
         output: PathBuf,
     },
@@ -318,8 +323,10 @@ fn run(command: Command) -> anyhow::Result<ExitCode> {
             commands::quantize::run(&model, &calibration, &output, bits)
         }
         Command::Run { model, input, json } => commands::run::run(&model, &input, json),
-        Command::Compile { model, calibration, srs, private_input, bits, optimize, output } => {
-            commands::compile::run(&model, &calibration, srs.as_deref(), private_input, bits, optimize.into(), &output)
+        Command::Compile { model, calibration, srs, private_input, bits, optimize, tolerance, output } => {
+            let options =
+                commands::compile::CompileOptions { private_input, bits, objective: optimize.into(), tolerance };
+            commands::compile::run(&model, &calibration, srs.as_deref(), options, &output)
         }
         Command::Prove { dir, input, output, binary, device, allow_saturation, no_self_check } => {
             let options = zkinfer_prover::ProveOptions { allow_saturation, self_check: !no_self_check };

@@ -325,3 +325,17 @@ fn an_interrupted_compile_leaves_the_earlier_folder_whole() {
         std::fs::read_dir(&tmp).unwrap().flatten().filter(|e| e.file_name().to_string_lossy().contains(".partial-"));
     assert_eq!(leftovers.count(), 0);
 }
+
+#[test]
+fn compile_reports_the_integer_models_error_and_fails_over_the_tolerance() {
+    let (dir, tmp) = (model_dir(), temp_dir("tolerance"));
+    let strict = tmp.join("strict");
+    let out = compile(&dir, None, &strict, &["--tolerance", "0.0001"]);
+    assert!(!out.status.success(), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(err.contains("over --tolerance 0.0001") && err.contains("precision is first lost at"), "{err}");
+    assert!(!strict.exists());
+    let loose = tmp.join("loose");
+    let out = compile(&dir, None, &loose, &["--tolerance", "0.5"]);
+    assert!(out.status.success() && stderr(&out).contains("worst error"), "{}", stderr(&out));
+}

@@ -132,9 +132,14 @@ impl ProverKey {
         let (header, pk_bytes) = body.split_at(len);
         let (spec, srs): (CircuitSpec, VerifierSrs) =
             codec().deserialize(header).map_err(|e| bad(format!("header: {e}")))?;
-        let pk =
+        // halo2's reader asserts (panics) on a field element out of range; the checksum stops
+        // accidents, not a crafted file, so its panics are caught and reported as errors.
+        let read = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
             ProvingKey::<G1Affine>::read::<_, ModelCircuit>(&mut &pk_bytes[..], SerdeFormat::RawBytes, spec.layout)
-                .map_err(|e| bad(format!("halo2 proving key: {e}")))?;
+        }));
+        let pk = read
+            .map_err(|_| bad("halo2 proving key: invalid contents (a value out of its field)".into()))?
+            .map_err(|e| bad(format!("halo2 proving key: {e}")))?;
         let verifier = VerifierKey::new(spec, srs, pk.get_vk().clone())?;
         Ok(ProverKey { pk, verifier, cosets: OnceLock::new() })
     }

@@ -126,3 +126,56 @@ pub fn accuracy(model: &CompiledModel, samples: &[Vec<Vec<f64>>], labels: &[usiz
         saturated_samples: rows.iter().filter(|r| r.saturated).count(),
     })
 }
+
+/// Where the integer model strays from the float model by more than a tolerance.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PrecisionLoss {
+    /// The model output over the tolerance, its worst error and its largest float magnitude.
+    pub output: String,
+    pub worst: f64,
+    pub output_max_abs: f64,
+    /// The first tensor (in computation order) already over the tolerance: where the precision
+    /// was lost, and the flag that gives it more.
+    pub first_tensor: String,
+    pub fix: &'static str,
+}
+
+impl std::fmt::Display for PrecisionLoss {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "output `{}` is off by up to {:.4} (its values reach {:.4}) on the calibration set; precision is first lost at `{}`: try {}",
+            self.output, self.worst, self.output_max_abs, self.first_tensor, self.fix
+        )
+    }
+}
+
+/// Whether `error` is within `tolerance` of a tensor whose values reach `max_abs`:
+/// `error ≤ tolerance · max(1, max_abs)`.
+pub fn within(error: f64, max_abs: f64, tolerance: f64) -> bool {
+    error <= tolerance * max_abs.max(1.0)
+}
+
+/// The first output whose worst error over the samples exceeds `tolerance` (relative, see
+/// [`within`]), traced back to the tensor where the error first appears.
+pub fn precision_loss(model: &CompiledModel, reports: &[TensorReport], tolerance: f64) -> Option<PrecisionLoss> {
+    let report_of = |name: &str| reports.iter().find(|r| r.name == name);
+    let output = model
+        .quant
+        .outputs
+        .iter()
+        .map(|&t| &model.quant.tensors[t].name)
+        .find_map(|name| report_of(name).filter(|r| !within(r.max_abs_error, r.float_max_abs, tolerance)))?;
+    let first = reports.iter().find(|r| !within(r.max_abs_error, r.float_max_abs, tolerance)).unwrap_or(output);
+    let tabulated = model.quant.nodes.iter().any(|n| {
+        model.quant.tensors[n.output].name == first.name
+            && matches!(&n.op, crate::quant::QOp::Requant { activation: crate::quant::Activation::Table { .. }, .. })
+    });
+    Some(PrecisionLoss {
+        output: output.name.clone(),
+        worst: output.max_abs_error,
+        output_max_abs: output.float_max_abs,
+        first_tensor: first.name.clone(),
+        fix: if tabulated { "--table-bits (a finer table domain)" } else { "--activation-bits or --weight-bits" },
+    })
+}

@@ -168,3 +168,25 @@ fn degenerate_calibrations_warn_and_an_empty_one_is_refused() {
     let err = compile_onnx(&bytes, "nan", &[vec![vec![f64::NAN; 64]]], QuantConfig::default()).unwrap_err();
     assert!(err.to_string().contains("NaN"), "{err}");
 }
+
+#[test]
+fn softmax_of_large_numbers_is_caught_by_the_precision_check_not_returned_quietly() {
+    use zkinfer_quant_models::report::{precision_loss, tensor_report};
+    let name = "test_softmax_large_number";
+    let case = node_tests::load_case(name, 1);
+    let samples = vec![case.inputs.clone()];
+    let model = compile_onnx(&case.model, name, &samples, QuantConfig::default()).unwrap();
+    let reports = tensor_report(&model, &samples).unwrap();
+    let loss = precision_loss(&model, &reports, 0.02).expect("all-equal probabilities are far from the float softmax");
+    let output = &model.quant.tensors[model.quant.outputs[0]].name;
+    assert_eq!(&loss.output, output);
+    assert!(loss.worst > 0.1 && loss.to_string().contains("precision is first lost at"), "{loss}");
+    // The shipped models are within a loose tolerance.
+    let bytes = shipped("digits-mlp");
+    let samples = zkinfer_quant_models::io::read_calibration(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("models/digits-mlp/calibration.json"),
+    )
+    .unwrap();
+    let model = compile_onnx(&bytes, "digits-mlp", &samples, QuantConfig::default()).unwrap();
+    assert_eq!(precision_loss(&model, &tensor_report(&model, &samples).unwrap(), 0.5), None);
+}

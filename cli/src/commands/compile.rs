@@ -4,20 +4,31 @@ use std::path::Path;
 
 use zkinfer_circuits::planner::Objective;
 use zkinfer_quant_models::io::{read_calibration, read_labelled};
+use zkinfer_quant_models::report::{precision_loss, tensor_report};
 
 use super::BitArgs;
 use crate::model_dir::read;
 use crate::pipeline::{compile, Calibration};
+use crate::progress::step;
+
+/// What `compile` is asked for beyond its files.
+pub struct CompileOptions {
+    pub private_input: bool,
+    pub bits: BitArgs,
+    pub objective: Objective,
+    /// Fail when an output strays further than this from the float model (relative, see
+    /// [`zkinfer_quant_models::report::within`]).
+    pub tolerance: Option<f64>,
+}
 
 pub fn run(
     model: &Path,
     calibration: &Path,
     srs: Option<&Path>,
-    private_input: bool,
-    bits: BitArgs,
-    objective: Objective,
+    options: CompileOptions,
     output: &Path,
 ) -> anyhow::Result<()> {
+    let CompileOptions { private_input, bits, objective, tolerance } = options;
     let onnx = read(model)?;
     let calibration = match read_labelled(calibration) {
         Ok(set) => Calibration { samples: set.inputs(), labels: set.labels },
@@ -25,6 +36,20 @@ pub fn run(
     };
     let name = model.file_stem().and_then(|s| s.to_str()).unwrap_or("model");
     let mut artifacts = compile(&onnx, name, &calibration, bits.into(), !private_input, objective, srs)?;
+    let (reports, _) = step("integer against float model on the calibration set", || {
+        Ok(tensor_report(&artifacts.compiled, &calibration.samples)?)
+    })?;
+    for &t in &artifacts.compiled.quant.outputs {
+        let name = &artifacts.compiled.quant.tensors[t].name;
+        if let Some(r) = reports.iter().find(|r| &r.name == name) {
+            eprintln!("output `{name}`: worst error {:.4}, values reach {:.4}", r.max_abs_error, r.float_max_abs);
+        }
+    }
+    if let Some(tolerance) = tolerance {
+        if let Some(loss) = precision_loss(&artifacts.compiled, &reports, tolerance) {
+            anyhow::bail!("over --tolerance {tolerance}: {loss}; nothing written");
+        }
+    }
     artifacts.save(output)?;
     let card = &artifacts.card;
     println!("\nmodel id   {}", card.model_id);

@@ -187,6 +187,15 @@ pub fn import_onnx_bytes(bytes: &[u8], name: &str) -> Result<FloatGraph> {
         return Err(ModelError::EmptyTensor { tensor: t.name.clone(), shape });
     }
     let initializers: HashSet<&str> = graph_pb.initializer.iter().map(|t| t.name.as_str()).collect();
+    // tract indexes its outlets by these names without checking (it would panic).
+    let defined: HashSet<&str> = graph_pb.node.iter().flat_map(|n| n.output.iter().map(String::as_str)).collect();
+    let graph_inputs: HashSet<&str> = graph_pb.input.iter().map(|i| i.name.as_str()).collect();
+    if let Some(o) = graph_pb.output.iter().find(|o| {
+        let name = o.name.as_str();
+        !defined.contains(name) && !graph_inputs.contains(name) && !initializers.contains(name)
+    }) {
+        return Err(malformed(format!("graph output `{}` is produced by no node", o.name)));
+    }
     let inputs: Vec<&pb::ValueInfoProto> =
         graph_pb.input.iter().filter(|i| !initializers.contains(i.name.as_str())).collect();
     let input_shapes = inputs.iter().map(|i| input_shape(i)).collect::<Result<Vec<_>>>()?;
