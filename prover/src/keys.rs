@@ -132,6 +132,7 @@ impl ProverKey {
         let (header, pk_bytes) = body.split_at(len);
         let (spec, srs): (CircuitSpec, VerifierSrs) =
             codec().deserialize(header).map_err(|e| bad(format!("header: {e}")))?;
+        spec.check(pk_bytes).map_err(|e| bad(format!("header: {e}")))?;
         // halo2's reader asserts (panics) on a field element out of range; the checksum stops
         // accidents, not a crafted file, so its panics are caught and reported as errors.
         let read = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {

@@ -68,6 +68,26 @@ pub struct CircuitSpec {
 }
 
 impl CircuitSpec {
+    /// Checks a spec read from a key file, and the halo2 key that follows it, before anything
+    /// is allocated from them: a hostile file could otherwise ask `configure` or halo2's reader
+    /// for any amount of memory. Returns the reason a spec is refused.
+    pub fn check(&self, halo2_key: &[u8]) -> Result<(), String> {
+        self.layout.check().map_err(|e| e.to_string())?;
+        if self.k > MAX_K {
+            return Err(format!("k = {} exceeds the supported {MAX_K}", self.k));
+        }
+        if let Some(t) =
+            self.inputs.iter().chain(&self.outputs).find(|t| !(1..=63).contains(&t.bits) || t.frac_bits.abs() > 64)
+        {
+            return Err(format!("tensor `{}` declares {} bits at 2^-{}", t.name, t.bits, t.frac_bits));
+        }
+        // halo2's reader allocates `2^k` per selector from the key's own k: check it first.
+        match halo2_key.get(..5) {
+            Some([2, k @ ..]) if u32::from_le_bytes([k[0], k[1], k[2], k[3]]) == self.k => Ok(()),
+            _ => Err(format!("halo2 key header does not declare k = {}", self.k)),
+        }
+    }
+
     /// Canonical bytes (hashed into the model id).
     pub fn to_bytes(&self) -> Vec<u8> {
         codec().serialize(self).unwrap_or_default()
@@ -150,21 +170,7 @@ impl VerifierKey {
     /// Checks the spec and the halo2 key's header before anything is allocated from them, and
     /// derives the model id and the verifier parameters.
     fn checked(spec: &CircuitSpec, srs: &VerifierSrs, vk: &[u8]) -> Result<(ModelId, ParamsKZG<Bn256>), Rejection> {
-        let bad = |reason: String| Rejection::malformed("verifier key", reason);
-        spec.layout.check().map_err(|e| bad(e.to_string()))?;
-        if spec.k > MAX_K {
-            return Err(bad(format!("k = {} exceeds the supported {MAX_K}", spec.k)));
-        }
-        if let Some(t) =
-            spec.inputs.iter().chain(&spec.outputs).find(|t| !(1..=63).contains(&t.bits) || t.frac_bits.abs() > 64)
-        {
-            return Err(bad(format!("tensor `{}` declares {} bits at 2^-{}", t.name, t.bits, t.frac_bits)));
-        }
-        // halo2's reader allocates `2^k` per selector from the key's own k: check it first.
-        match vk.get(..5) {
-            Some([2, k @ ..]) if u32::from_le_bytes([k[0], k[1], k[2], k[3]]) == spec.k => {}
-            _ => return Err(bad(format!("halo2 verifying key header does not declare k = {}", spec.k))),
-        }
+        spec.check(vk).map_err(|reason| Rejection::malformed("verifier key", reason))?;
         Ok((ModelId::compute(vk, &spec.to_bytes(), &srs.id()), srs.params(spec.k)?))
     }
 
