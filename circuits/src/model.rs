@@ -872,3 +872,35 @@ impl Circuit<Fr> for ModelCircuit {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::relu_low_bound;
+
+    /// `L` must cover the most negative quotient any accumulator of the declared width can give
+    /// (or honest proofs of extreme inputs fail), and be the smallest such power of two `≥ h` (each
+    /// doubling costs a limb). Its soundness needs only a power of two `≥ h`.
+    #[test]
+    fn the_relu_low_bound_is_the_smallest_power_of_two_covering_every_quotient() {
+        // Some cases sit exactly on a power of two, where an off-by-one doubles or halves `L`.
+        let cases = [
+            (1, 0, 1, 8, 128),
+            (3, 16, 32, 20, 128),
+            (77, 1 << 9, 1 << 10, 24, 128),
+            (5, 2, 4, 18, 16),
+            (1, 0, 1, 4, 64),
+            (1, 1, 2, 10, 16),
+            (-1, 0, 1, 8, 64),
+            (-128, 0, 127, 8, 64),
+        ];
+        for (mult, half, divisor, acc_bits, h) in cases {
+            let low = relu_low_bound(mult, half, divisor, acc_bits, h);
+            let reach = 1i128 << (acc_bits - 1);
+            let t = |acc: i128| (acc * mult as i128 + half as i128).div_euclid(divisor as i128);
+            let lowest = t(-reach).min(t(reach - 1));
+            assert!(low.count_ones() == 1 && low >= h, "{low}");
+            assert!(lowest >= -(low as i128), "t = {lowest} below -{low}");
+            assert!(low == h || lowest < -(low as i128 / 2), "{low} is not the smallest (t ≥ {lowest}, h = {h})");
+        }
+    }
+}
