@@ -67,10 +67,13 @@ pub fn import_setup(bytes: &[u8], k: u32) -> Result<ImportedSetup, ProofError> {
         (params_from_powers(k, powers.g, powers.g2, powers.s_g2)?, SetupFormat::Ptau, powers.power)
     } else {
         let file_power = bytes.first_chunk::<4>().map_or(0, |h| u32::from_le_bytes(*h));
-        let read = read_srs(bytes, k)?;
-        check_powers(read.get_g(), &read.g2(), &read.s_g2())?;
-        // Recompute the Lagrange points from the checked powers rather than trust the file's.
-        let g = read.get_g().to_vec();
+        // Read at the file's own size (no downsizing: that would compute Lagrange points only to
+        // throw them away), or fail naming the size the circuit needs.
+        let read = read_srs(bytes, file_power.max(k))?;
+        let g = read.get_g()[..1 << k].to_vec();
+        check_powers(&g, &read.g2(), &read.s_g2())?;
+        // The file's Lagrange points are not trusted: points with known logarithms would let the
+        // key's owner open a fixed (weight) column to another polynomial. Recompute them.
         (params_from_powers(k, g, read.g2(), read.s_g2())?, SetupFormat::Halo2Params, file_power)
     };
     let ceremony = match ceremony_by_file_hash(&blake2b) {
