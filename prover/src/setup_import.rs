@@ -10,6 +10,7 @@ use halo2_proofs::halo2curves::serde::SerdeObject;
 use halo2_proofs::poly::commitment::Params;
 use halo2_proofs::poly::commitment::ParamsProver;
 use halo2_proofs::poly::kzg::commitment::ParamsKZG;
+use halo2_proofs::poly::EvaluationDomain;
 use halo2_proofs::SerdeFormat;
 use rand_core::{OsRng, RngCore};
 use zkinfer_verifier::{ceremony_by_file_hash, Ceremony, VerifierSrs};
@@ -73,8 +74,21 @@ pub fn import_setup(bytes: &[u8], k: u32) -> Result<ImportedSetup, ProofError> {
         let g = read.get_g()[..1 << k].to_vec();
         check_powers(&g, &read.g2(), &read.s_g2())?;
         // The file's Lagrange points are not trusted: points with known logarithms would let the
-        // key's owner open a fixed (weight) column to another polynomial. Recompute them.
-        (params_from_powers(k, g, read.g2(), read.s_g2())?, SetupFormat::Halo2Params, file_power)
+        // key's owner open a fixed (weight) column to another polynomial. At the file's own size
+        // they are checked (two MSMs); cut to a smaller size they are recomputed (an FFT over
+        // points, minutes at k = 16).
+        let params = if file_power == k {
+            let n = 1usize << k;
+            let lagrange: Vec<G1Affine> =
+                bytes[4 + n * 64..4 + 2 * n * 64].chunks_exact(64).map(G1Affine::from_raw_bytes_unchecked).collect();
+            if !lagrange_points_match(&g, &lagrange, k) {
+                return Err(ProofError::Srs("its Lagrange points are not those of its powers".into()));
+            }
+            read
+        } else {
+            params_from_powers(k, g, read.g2(), read.s_g2())?
+        };
+        (params, SetupFormat::Halo2Params, file_power)
     };
     let ceremony = match ceremony_by_file_hash(&blake2b) {
         None => None,
@@ -118,6 +132,17 @@ pub fn check_powers(g: &[G1Affine], g2: &G2Affine, s_g2: &G2Affine) -> Result<()
         return Err(bad("its G1 points are not successive powers of the τ in its [τ]₂ (pairing check failed)"));
     }
     Ok(())
+}
+
+/// Whether `lagrange` are the Lagrange points of the powers `g` over halo2's domain of size
+/// `2^k`: with random `ρ`, `Σ ρ_i·L_i` must equal `Σ c_j·g_j` for `c` the coefficients of the
+/// polynomial taking the values `ρ` on the domain. A wrong point fails except with probability
+/// about `1/r`.
+fn lagrange_points_match(g: &[G1Affine], lagrange: &[G1Affine], k: u32) -> bool {
+    let domain = EvaluationDomain::<Fr>::new(1, k);
+    let rho: Vec<Fr> = (0..g.len()).map(|_| Fr::from_raw(random_limbs())).collect();
+    let coeffs = domain.lagrange_to_coeff(domain.lagrange_from_vec(rho.clone()));
+    lagrange.len() == g.len() && best_multiexp(&rho, lagrange) == best_multiexp(&coeffs[..], g)
 }
 
 fn random_limbs() -> [u64; 4] {

@@ -131,6 +131,14 @@ fn halo2_params_import_and_a_changed_point_is_refused() {
     let imported = import_setup(&bytes, 4).unwrap();
     assert_eq!(imported.format, SetupFormat::Halo2Params);
     assert_eq!(VerifierSrs::from_params(&imported.params), VerifierSrs::from_params(&params));
+    // At the file's own size its Lagrange points are kept, after a check.
+    let same = import_setup(&bytes, 5).unwrap();
+    assert_eq!(VerifierSrs::from_params(&same.params), VerifierSrs::from_params(&params));
+    let mut lagrange = bytes.clone();
+    let at = 4 + 32 * 64 + 7 * 64;
+    lagrange.copy_within(at + 64..at + 128, at);
+    let err = import_setup(&lagrange, 5).unwrap_err().to_string();
+    assert!(err.contains("Lagrange points"), "{err}");
     // g_i sits at 4 + 64·i; put g_3 where g_2 was.
     let mut swapped = bytes.clone();
     swapped.copy_within(4 + 3 * 64..4 + 4 * 64, 4 + 2 * 64);
