@@ -21,8 +21,9 @@ seed verifier_key "$seeds/mlp/vk"
 seed prover_key "$seeds/mlp/pk"
 seed bundle "$seeds/bundle.json"
 seed input_json $M/input.json
+seed setup "$seeds/k8.srs"
 cp quant-models/models/digits-cnn/input.json fuzz/corpus/input_json/cnn-input.json
-for target in onnx_import zkq verifier_key prover_key bundle input_json; do
+for target in onnx_import zkq verifier_key prover_key bundle input_json setup; do
     echo "== $target: ${seconds}s"
     (cd fuzz && cargo +nightly fuzz run -O "$target" -- -max_total_time="$seconds" -rss_limit_mb=4096 2>&1 |
         grep -E "^#[0-9]+ *DONE|Done [0-9]+ runs|SUMMARY|panicked|ERROR" || true)

@@ -9,7 +9,7 @@ use halo2_proofs::halo2curves::group::Curve;
 use halo2_proofs::halo2curves::serde::SerdeObject;
 use halo2_proofs::poly::commitment::{Params, ParamsProver};
 use halo2_proofs::poly::kzg::commitment::ParamsKZG;
-use rand_core::SeedableRng;
+use rand_core::{RngCore, SeedableRng};
 use zkinfer_prover::{import_setup, write_srs, SetupFormat};
 use zkinfer_verifier::VerifierSrs;
 
@@ -143,4 +143,26 @@ fn halo2_params_import_and_a_changed_point_is_refused() {
     let mut swapped = bytes.clone();
     swapped.copy_within(4 + 3 * 64..4 + 4 * 64, 4 + 2 * 64);
     assert!(import_setup(&swapped, 4).unwrap_err().to_string().contains("pairing check failed"));
+}
+
+#[test]
+fn damaged_setup_files_are_refused_never_a_panic() {
+    let (ptau, params) =
+        (ptau(4, tau()), write_srs(&ParamsKZG::<Bn256>::setup(4, rand_chacha::ChaCha20Rng::seed_from_u64(3))));
+    let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(5);
+    for original in [ptau, params] {
+        let mut refused = 0;
+        for _ in 0..200 {
+            let mut b = original.clone();
+            let at = (rng.next_u64() as usize) % b.len();
+            match rng.next_u64() % 3 {
+                0 => b[at] ^= 1 << (rng.next_u64() % 8),
+                1 => b.truncate(at),
+                _ => b[at..(at + 8).min(original.len())].fill(0xff),
+            }
+            refused += usize::from(import_setup(&b, 3).is_err());
+        }
+        // Flips inside the unread sections or past the 2^3 points used may leave a valid setup.
+        assert!(refused > 50, "{refused} of 200 refused");
+    }
 }
