@@ -10,8 +10,12 @@ pub enum ModelError {
     #[error("malformed ONNX model: {0}")]
     MalformedOnnx(String),
     /// The graph uses an operator zkinfer cannot quantize and prove.
-    #[error("unsupported op `{op}` at node `{node}`; supported ops: {supported}")]
-    UnsupportedOp { op: String, node: String, supported: String },
+    #[error("unsupported op `{op}` at node `{node}` (supported ops and their forms: docs/ops.md)")]
+    UnsupportedOp { op: String, node: String },
+    /// Every node of a graph whose op zkinfer does not translate, found before any other work
+    /// (so `inspect` and `quantize` name the same ones): `(op, node)` pairs.
+    #[error("unsupported ops: {} (supported ops and their forms: docs/ops.md)", .0.iter().map(|(op, node)| format!("`{op}` at node `{node}`")).collect::<Vec<_>>().join(", "))]
+    UnsupportedOps(Vec<(String, String)>),
     /// A supported op used with attributes or operand kinds outside what zkinfer implements.
     #[error("node `{node}` ({op}): {reason}")]
     UnsupportedUse { node: String, op: String, reason: String },

@@ -47,11 +47,9 @@ pub const SUPPORTED_OPS: &[&str] = &[
     "Sqrt (of a constant)",
 ];
 
-/// Op types in the file that the importer does not translate, with their node names. Nodes
-/// whose inputs are all constant are folded away and do not count.
-pub fn unsupported_ops(onnx_bytes: &[u8]) -> Result<Vec<(String, String)>> {
-    let proto = tract_onnx::onnx().proto_model_for_read(&mut &onnx_bytes[..]).map_err(malformed)?;
-    let graph = proto.graph.as_ref().ok_or_else(|| malformed("no graph"))?;
+/// Nodes whose op the importer does not translate, as `(op, node name)`. Nodes whose inputs are
+/// all constant are folded away and do not count.
+fn unsupported_nodes(graph: &pb::GraphProto) -> Vec<(String, String)> {
     let mut constant: HashSet<&str> = graph.initializer.iter().map(|t| t.name.as_str()).collect();
     let mut found = Vec::new();
     for n in &graph.node {
@@ -63,7 +61,7 @@ pub fn unsupported_ops(onnx_bytes: &[u8]) -> Result<Vec<(String, String)>> {
             found.push((n.op_type.clone(), node_name(n)));
         }
     }
-    Ok(found)
+    found
 }
 
 /// A value during translation: a graph tensor or a folded constant.
@@ -181,6 +179,10 @@ pub fn import_onnx_bytes(bytes: &[u8], name: &str) -> Result<FloatGraph> {
     let onnx = tract_onnx::onnx();
     let proto = onnx.proto_model_for_read(&mut &bytes[..]).map_err(malformed)?;
     let graph_pb = proto.graph.as_ref().ok_or_else(|| malformed("no graph"))?;
+    let unsupported = unsupported_nodes(graph_pb);
+    if !unsupported.is_empty() {
+        return Err(ModelError::UnsupportedOps(unsupported));
+    }
     // A zero-size weight would only surface later as an unanalysable shape.
     if let Some(t) = graph_pb.initializer.iter().find(|t| t.dims.contains(&0)) {
         let shape = t.dims.iter().map(|&d| d.max(0) as usize).collect();

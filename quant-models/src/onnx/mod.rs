@@ -9,6 +9,6 @@ mod reference;
 mod synth;
 mod translate;
 
-pub use import::{import_onnx, import_onnx_bytes, unsupported_ops, SUPPORTED_OPS};
+pub use import::{import_onnx, import_onnx_bytes, SUPPORTED_OPS};
 pub use reference::{tract_reference, TractModel};
 pub use synth::{synth_inputs, synth_onnx, SplitMix64, SynthSpec};

@@ -4,7 +4,7 @@
 use tract_onnx::pb::NodeProto;
 
 use super::attrs;
-use super::import::{node_name, Ctx, Val, SUPPORTED_OPS};
+use super::import::{node_name, Ctx, Val};
 use crate::error::{ModelError, Result};
 use crate::graph::{ActFn, FloatOp, TensorId};
 use crate::window::Window2d;
@@ -57,11 +57,7 @@ pub(super) fn translate(ctx: &mut Ctx, node: &NodeProto) -> Result<()> {
         "Concat" => concat(ctx, node),
         "Slice" => slice(ctx, node),
         "Pad" => pad(ctx, node),
-        other => Err(ModelError::UnsupportedOp {
-            op: other.to_string(),
-            node: node_name(node),
-            supported: SUPPORTED_OPS.join(", "),
-        }),
+        other => Err(ModelError::UnsupportedOp { op: other.to_string(), node: node_name(node) }),
     }
 }
 
