@@ -31,6 +31,7 @@ pub const SUPPORTED_OPS: &[&str] = &[
     "Sub",
     "Mul",
     "Div",
+    "Neg",
     "Softmax",
     "Reshape",
     "Flatten",

@@ -49,6 +49,7 @@ pub(super) fn translate(ctx: &mut Ctx, node: &NodeProto) -> Result<()> {
         "MaxPool" | "AveragePool" | "GlobalAveragePool" => pool(ctx, node),
         "BatchNormalization" => batch_norm(ctx, node),
         "Add" | "Sub" | "Mul" | "Div" => binary(ctx, node),
+        "Neg" => neg(ctx, node),
         "Softmax" => softmax(ctx, node),
         "Cast" | "CastLike" => cast(ctx, node),
         "Sqrt" => fold_unary(ctx, node, f64::sqrt),
@@ -429,6 +430,14 @@ fn binary(ctx: &mut Ctx, node: &NodeProto) -> Result<()> {
         }
         (Val::Const { .. }, Val::Const { .. }) => Err(unsupported(node, "constant expression was not folded")),
     }
+}
+
+/// `y = −x`: an `Affine` with multiplier −1.
+fn neg(ctx: &mut Ctx, node: &NodeProto) -> Result<()> {
+    let x = tensor(node, ctx.val(node, 0)?, "the input")?;
+    let n = ctx.graph.tensors[x].shape.iter().product();
+    ctx.push(node, FloatOp::Affine { mul: vec![-1.0; n], add: vec![0.0; n] }, vec![x])?;
+    Ok(())
 }
 
 fn softmax(ctx: &mut Ctx, node: &NodeProto) -> Result<()> {

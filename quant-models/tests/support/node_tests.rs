@@ -27,6 +27,8 @@ macro_rules! node_test_cases {
             test_conv_with_strides_and_asymmetric_padding: 1,
             test_conv_with_autopad_same: 1,
             test_relu: 1,
+            test_neg: 1,
+            test_neg_example: 1,
             test_leakyrelu: 1,
             test_leakyrelu_default: 1,
             test_clip: 1,
