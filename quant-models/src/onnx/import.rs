@@ -32,6 +32,7 @@ pub const SUPPORTED_OPS: &[&str] = &[
     "Mul",
     "Div",
     "Neg",
+    "Sum",
     "Softmax",
     "Reshape",
     "Flatten",

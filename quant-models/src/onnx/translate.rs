@@ -50,6 +50,7 @@ pub(super) fn translate(ctx: &mut Ctx, node: &NodeProto) -> Result<()> {
         "BatchNormalization" => batch_norm(ctx, node),
         "Add" | "Sub" | "Mul" | "Div" => binary(ctx, node),
         "Neg" => neg(ctx, node),
+        "Sum" => sum(ctx, node),
         "Softmax" => softmax(ctx, node),
         "Cast" | "CastLike" => cast(ctx, node),
         "Sqrt" => fold_unary(ctx, node, f64::sqrt),
@@ -437,6 +438,38 @@ fn neg(ctx: &mut Ctx, node: &NodeProto) -> Result<()> {
     let x = tensor(node, ctx.val(node, 0)?, "the input")?;
     let n = ctx.graph.tensors[x].shape.iter().product();
     ctx.push(node, FloatOp::Affine { mul: vec![-1.0; n], add: vec![0.0; n] }, vec![x])?;
+    Ok(())
+}
+
+/// `y = x_0 + x_1 + …` of computed tensors of the output's shape: a chain of `Add`s.
+fn sum(ctx: &mut Ctx, node: &NodeProto) -> Result<()> {
+    let shape = ctx.shape(&node.output[0])?;
+    let mut ids = Vec::new();
+    for ix in 0..node.input.len() {
+        ids.push(tensor(node, ctx.val(node, ix)?, "every summand")?);
+    }
+    if ids.iter().any(|&t| ctx.graph.tensors[t].shape != shape) {
+        return Err(unsupported(node, "every summand must have the output's shape (no broadcasting)"));
+    }
+    let Some((&first, rest)) = ids.split_first() else {
+        return Err(unsupported(node, "no inputs"));
+    };
+    let Some((&last, middle)) = rest.split_last() else {
+        ctx.env.insert(node.output[0].clone(), Val::Tensor(first));
+        return Ok(());
+    };
+    let mut acc = first;
+    for (i, &t) in middle.iter().enumerate() {
+        let partial = format!("{}/partial{i}", node.output[0]);
+        acc = ctx.graph.add_node(
+            &node_name(node),
+            FloatOp::Add { subtract: false },
+            vec![acc, t],
+            &partial,
+            shape.clone(),
+        )?;
+    }
+    ctx.push(node, FloatOp::Add { subtract: false }, vec![acc, last])?;
     Ok(())
 }
 
