@@ -45,6 +45,28 @@ pub enum ActFn {
     Gelu {
         tanh_approx: bool,
     },
+    /// `|x|`.
+    Abs,
+    /// `x` for `x ≥ 0`, else `alpha·(eˣ − 1)`.
+    Elu {
+        alpha: f64,
+    },
+    /// `gamma·x` for `x > 0`, else `gamma·alpha·(eˣ − 1)`.
+    Selu {
+        alpha: f64,
+        gamma: f64,
+    },
+    /// `ln(1 + eˣ)`.
+    Softplus,
+    /// `x / (1 + |x|)`.
+    Softsign,
+    /// `max(0, min(1, alpha·x + beta))`.
+    HardSigmoid {
+        alpha: f64,
+        beta: f64,
+    },
+    /// `x · max(0, min(1, x/6 + 1/2))`.
+    HardSwish,
 }
 
 impl ActFn {
@@ -67,6 +89,20 @@ impl ActFn {
                 let c = (2.0 / std::f64::consts::PI).sqrt();
                 0.5 * x * (1.0 + (c * (x + 0.044715 * x * x * x)).tanh())
             }
+            ActFn::Abs => x.abs(),
+            ActFn::Elu { alpha } => {
+                if x >= 0.0 {
+                    x
+                } else {
+                    alpha * x.exp_m1()
+                }
+            }
+            ActFn::Selu { alpha, gamma } => gamma * if x > 0.0 { x } else { alpha * x.exp_m1() },
+            // ln(1 + eˣ) without overflow for large x.
+            ActFn::Softplus => x.max(0.0) + (-x.abs()).exp().ln_1p(),
+            ActFn::Softsign => x / (1.0 + x.abs()),
+            ActFn::HardSigmoid { alpha, beta } => (alpha * x + beta).clamp(0.0, 1.0),
+            ActFn::HardSwish => x * (x / 6.0 + 0.5).clamp(0.0, 1.0),
         }
     }
 
@@ -79,6 +115,13 @@ impl ActFn {
             ActFn::Sigmoid => "sigmoid",
             ActFn::Tanh => "tanh",
             ActFn::Gelu { .. } => "gelu",
+            ActFn::Abs => "abs",
+            ActFn::Elu { .. } => "elu",
+            ActFn::Selu { .. } => "selu",
+            ActFn::Softplus => "softplus",
+            ActFn::Softsign => "softsign",
+            ActFn::HardSigmoid { .. } => "hard_sigmoid",
+            ActFn::HardSwish => "hard_swish",
         }
     }
 }

@@ -41,6 +41,19 @@ pub(super) fn translate(ctx: &mut Ctx, node: &NodeProto) -> Result<()> {
         "LeakyRelu" => activation(ctx, node, ActFn::LeakyRelu { alpha: attrs::float(node, "alpha", 0.01) }),
         "Sigmoid" => activation(ctx, node, ActFn::Sigmoid),
         "Tanh" => activation(ctx, node, ActFn::Tanh),
+        "Abs" => activation(ctx, node, ActFn::Abs),
+        "Elu" => activation(ctx, node, ActFn::Elu { alpha: attrs::float(node, "alpha", 1.0) }),
+        "Selu" => {
+            let alpha = attrs::float(node, "alpha", 1.673_263_192_176_818_8);
+            activation(ctx, node, ActFn::Selu { alpha, gamma: attrs::float(node, "gamma", 1.050_701_022_148_132_3) })
+        }
+        "Softplus" => activation(ctx, node, ActFn::Softplus),
+        "Softsign" => activation(ctx, node, ActFn::Softsign),
+        "HardSigmoid" => {
+            let alpha = attrs::float(node, "alpha", 0.2);
+            activation(ctx, node, ActFn::HardSigmoid { alpha, beta: attrs::float(node, "beta", 0.5) })
+        }
+        "HardSwish" => activation(ctx, node, ActFn::HardSwish),
         "Clip" => clip(ctx, node),
         "Gelu" => {
             let tanh_approx = attrs::string(node, "approximate", "none")? == "tanh";
