@@ -67,6 +67,10 @@ pub enum ActFn {
     },
     /// `x · max(0, min(1, x/6 + 1/2))`.
     HardSwish,
+    /// `eˣ`.
+    Exp,
+    /// The error function.
+    Erf,
 }
 
 impl ActFn {
@@ -103,6 +107,8 @@ impl ActFn {
             ActFn::Softsign => x / (1.0 + x.abs()),
             ActFn::HardSigmoid { alpha, beta } => (alpha * x + beta).clamp(0.0, 1.0),
             ActFn::HardSwish => x * (x / 6.0 + 0.5).clamp(0.0, 1.0),
+            ActFn::Exp => x.exp(),
+            ActFn::Erf => libm::erf(x),
         }
     }
 
@@ -122,6 +128,8 @@ impl ActFn {
             ActFn::Softsign => "softsign",
             ActFn::HardSigmoid { .. } => "hard_sigmoid",
             ActFn::HardSwish => "hard_swish",
+            ActFn::Exp => "exp",
+            ActFn::Erf => "erf",
         }
     }
 }

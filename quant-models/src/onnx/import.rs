@@ -29,7 +29,8 @@ pub const SUPPORTED_OPS: &[&str] = &[
     "HardSigmoid",
     "HardSwish",
     "Gelu",
-    "Erf (in the GELU pattern)",
+    "Erf",
+    "Exp",
     "MaxPool",
     "AveragePool",
     "GlobalAveragePool",
@@ -66,7 +67,7 @@ fn unsupported_nodes(graph: &pb::GraphProto) -> Vec<(String, String)> {
             constant.extend(n.output.iter().map(String::as_str));
             continue;
         }
-        if !SUPPORTED_OPS.contains(&n.op_type.as_str()) && n.op_type != "Erf" {
+        if !SUPPORTED_OPS.contains(&n.op_type.as_str()) {
             found.push((n.op_type.clone(), node_name(n)));
         }
     }

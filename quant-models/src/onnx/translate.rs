@@ -54,6 +54,9 @@ pub(super) fn translate(ctx: &mut Ctx, node: &NodeProto) -> Result<()> {
             activation(ctx, node, ActFn::HardSigmoid { alpha, beta: attrs::float(node, "beta", 0.5) })
         }
         "HardSwish" => activation(ctx, node, ActFn::HardSwish),
+        "Exp" => activation(ctx, node, ActFn::Exp),
+        // Outside the GELU pattern (which `gelu.rs` rewrites first), Erf is one more table.
+        "Erf" => activation(ctx, node, ActFn::Erf),
         "Clip" => clip(ctx, node),
         "Gelu" => {
             let tanh_approx = attrs::string(node, "approximate", "none")? == "tanh";
