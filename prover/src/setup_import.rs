@@ -7,13 +7,11 @@ use halo2_proofs::halo2curves::group::prime::PrimeCurveAffine;
 use halo2_proofs::halo2curves::group::Curve;
 use halo2_proofs::halo2curves::pairing::{MillerLoopResult, MultiMillerLoop};
 use halo2_proofs::halo2curves::serde::SerdeObject;
-use halo2_proofs::poly::commitment::Params;
 use halo2_proofs::poly::commitment::ParamsProver;
 use halo2_proofs::poly::kzg::commitment::ParamsKZG;
 use halo2_proofs::poly::EvaluationDomain;
-use halo2_proofs::SerdeFormat;
 use rand_core::{OsRng, RngCore};
-use zkinfer_verifier::{ceremony_by_file_hash, Ceremony, VerifierSrs};
+use zkinfer_verifier::{ceremony_by_file_hash, kzg_params, Ceremony, VerifierSrs};
 
 use crate::error::ProofError;
 use crate::ptau::{is_ptau, read_ptau};
@@ -158,14 +156,5 @@ fn params_from_powers(
     s_g2: G2Affine,
 ) -> Result<ParamsKZG<Bn256>, ProofError> {
     g.truncate(1 << k);
-    // halo2-axiom builds parameters only from existing ones: start from a one-point set.
-    let mut seed = 0u32.to_le_bytes().to_vec();
-    for bytes in [g[0].to_raw_bytes(), g[0].to_raw_bytes(), g2.to_raw_bytes(), s_g2.to_raw_bytes()] {
-        seed.extend(bytes);
-    }
-    let base = ParamsKZG::<Bn256>::read_custom(&mut &seed[..], SerdeFormat::RawBytes)
-        .map_err(|e| ProofError::Srs(format!("building params: {e}")))?;
-    let params = base.from_parts(k, g, None, g2, s_g2);
-    debug_assert_eq!(params.k(), k);
-    Ok(params)
+    kzg_params(k, g, None, g2, s_g2).map_err(|e| ProofError::Srs(format!("building params: {e}")))
 }

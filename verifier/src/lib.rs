@@ -19,5 +19,5 @@ pub use ceremony::{ceremony_by_file_hash, ceremony_by_srs_id, Ceremony, CEREMONI
 pub use error::Rejection;
 pub use key::{CircuitSpec, IoTensor, VerifierKey};
 pub use model_id::ModelId;
-pub use srs::{Setup, VerifierSrs, INSECURE_TEST_SRS_ID};
+pub use srs::{kzg_params, Setup, VerifierSrs, INSECURE_TEST_SRS_ID};
 pub use verify::{check_input, verify, verify_with, Policy, VerifiedOutput};

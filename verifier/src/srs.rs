@@ -99,18 +99,30 @@ impl VerifierSrs {
         let g = G1Affine::from_raw_bytes(g).ok_or_else(|| bad("g"))?;
         let g2 = G2Affine::from_raw_bytes(g2).ok_or_else(|| bad("g2"))?;
         let s_g2 = G2Affine::from_raw_bytes(s_g2).ok_or_else(|| bad("s·g2"))?;
-        // halo2-axiom builds parameters only from existing ones: start from a one-point set
-        // (`k = 0`) holding `g`, then widen `k`. The SHPLONK verifier reads `g[0]`, `g2`, `s·g2`
-        // and `n`; no Lagrange points (instances are evaluated, not committed).
-        let mut seed = Vec::with_capacity(4 + 2 * G1_BYTES + 2 * G2_BYTES);
-        seed.extend_from_slice(&0u32.to_le_bytes());
-        seed.extend_from_slice(&self.points[..G1_BYTES]);
-        seed.extend_from_slice(&self.points[..G1_BYTES]);
-        seed.extend_from_slice(&self.points[G1_BYTES..]);
-        let base = ParamsKZG::<Bn256>::read_custom(&mut &seed[..], SerdeFormat::RawBytes)
-            .map_err(|e| Rejection::malformed("verifier key", format!("SRS: {e}")))?;
-        let params = base.from_parts(k, vec![g], Some(Vec::new()), g2, s_g2);
-        debug_assert_eq!(params.k(), k);
-        Ok(params)
+        // The SHPLONK verifier reads `g[0]`, `g2`, `s·g2` and `n`; no Lagrange points (instances
+        // are evaluated, not committed).
+        kzg_params(k, vec![g], Some(Vec::new()), g2, s_g2)
+            .map_err(|e| Rejection::malformed("verifier key", format!("SRS: {e}")))
     }
+}
+
+/// KZG parameters of size `2^k` from their parts; the Lagrange points are computed from `g` when
+/// not given. halo2-axiom builds parameters only from existing ones, so this starts from a
+/// one-point set (`k = 0`) holding `g[0]` and widens it.
+pub fn kzg_params(
+    k: u32,
+    g: Vec<G1Affine>,
+    g_lagrange: Option<Vec<G1Affine>>,
+    g2: G2Affine,
+    s_g2: G2Affine,
+) -> std::io::Result<ParamsKZG<Bn256>> {
+    let first = g.first().ok_or_else(|| std::io::Error::other("no G1 points"))?.to_raw_bytes();
+    let mut seed = 0u32.to_le_bytes().to_vec();
+    for bytes in [first.clone(), first, g2.to_raw_bytes(), s_g2.to_raw_bytes()] {
+        seed.extend(bytes);
+    }
+    let base = ParamsKZG::<Bn256>::read_custom(&mut &seed[..], SerdeFormat::RawBytes)?;
+    let params = base.from_parts(k, g, g_lagrange, g2, s_g2);
+    debug_assert_eq!(params.k(), k);
+    Ok(params)
 }
