@@ -101,7 +101,12 @@ macro_rules! node_test_cases {
 }
 
 /// Where the node tests are: `$ONNX_NODE_TEST_DIR`, or found through the `onnx` package.
-fn node_test_dir() -> PathBuf {
+pub fn node_test_dir() -> PathBuf {
+    static DIR: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    DIR.get_or_init(find_node_test_dir).clone()
+}
+
+fn find_node_test_dir() -> PathBuf {
     if let Ok(dir) = std::env::var("ONNX_NODE_TEST_DIR") {
         return PathBuf::from(dir);
     }
@@ -117,14 +122,67 @@ fn node_test_dir() -> PathBuf {
     dir
 }
 
-fn tensor_values(t: &TensorProto) -> (Vec<usize>, Vec<f64>) {
-    let shape = t.dims.iter().map(|&d| d as usize).collect();
-    let values = if !t.raw_data.is_empty() {
-        t.raw_data.chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]) as f64).collect()
+/// ONNX element types of the test data, by their `TensorProto.data_type` code.
+pub const FLOAT: i32 = 1;
+const DOUBLE: i32 = 11;
+const FLOAT16: i32 = 10;
+
+/// Shape and values of a test tensor as `f64` (floats of any width, integers, booleans).
+pub fn tensor_values(t: &TensorProto) -> (Vec<usize>, Vec<f64>) {
+    let shape: Vec<usize> = t.dims.iter().map(|&d| d as usize).collect();
+    let raw = &t.raw_data;
+    let values: Vec<f64> = if raw.is_empty() {
+        match t.data_type {
+            DOUBLE => t.double_data.clone(),
+            FLOAT => t.float_data.iter().map(|&v| v as f64).collect(),
+            7 => t.int64_data.iter().map(|&v| v as f64).collect(),
+            _ => t.int32_data.iter().map(|&v| v as f64).collect(),
+        }
     } else {
-        t.float_data.iter().map(|&v| v as f64).collect()
+        let le = |c: &[u8]| {
+            let mut b = [0u8; 8];
+            b[..c.len()].copy_from_slice(c);
+            u64::from_le_bytes(b)
+        };
+        let width = match t.data_type {
+            DOUBLE | 7 | 13 => 8,
+            FLOAT | 6 | 12 => 4,
+            FLOAT16 | 16 | 5 | 4 => 2,
+            _ => 1,
+        };
+        raw.chunks_exact(width)
+            .map(|c| {
+                let v = le(c);
+                match t.data_type {
+                    FLOAT => f32::from_bits(v as u32) as f64,
+                    DOUBLE => f64::from_bits(v),
+                    FLOAT16 => f16_to_f64(v as u16),
+                    16 => f32::from_bits((v as u32) << 16) as f64,
+                    7 => v as i64 as f64,
+                    6 => v as u32 as i32 as f64,
+                    5 => v as u16 as i16 as f64,
+                    3 => v as u8 as i8 as f64,
+                    _ => v as f64,
+                }
+            })
+            .collect()
     };
     (shape, values)
+}
+
+/// IEEE half precision to `f64`.
+fn f16_to_f64(h: u16) -> f64 {
+    let (sign, exp, frac) = ((h >> 15) as i32, ((h >> 10) & 0x1f) as i32, (h & 0x3ff) as f64);
+    let m = match exp {
+        0 => frac * (-24f64).exp2(),
+        31 => f64::INFINITY,
+        e => (1.0 + frac / 1024.0) * ((e - 15) as f64).exp2(),
+    };
+    if sign == 1 {
+        -m
+    } else {
+        m
+    }
 }
 
 fn load_pb(path: &Path) -> TensorProto {
@@ -142,21 +200,28 @@ pub struct Case {
 
 /// Loads a node test, freezing inputs from index `dynamic` on into initializers.
 pub fn load_case(name: &str, dynamic: usize) -> Case {
+    load_case_with(name, |k, _| k < dynamic)
+}
+
+/// Loads a node test, keeping as model inputs those for which `keep(index, data_type)` holds and
+/// freezing the others into initializers (weights, shapes, axes, indices).
+pub fn load_case_with(name: &str, keep: impl Fn(usize, i32) -> bool) -> Case {
     let dir = node_test_dir().join(name);
     let mut model = ModelProto::decode(&std::fs::read(dir.join("model.onnx")).unwrap()[..]).unwrap();
     let graph = model.graph.as_mut().unwrap();
     let mut inputs = Vec::new();
-    let names: Vec<String> = graph.input.iter().map(|i| i.name.clone()).collect();
-    for (k, name) in names.iter().enumerate() {
+    let mut kept = Vec::new();
+    for (k, input) in std::mem::take(&mut graph.input).into_iter().enumerate() {
         let mut t = load_pb(&dir.join(format!("test_data_set_0/input_{k}.pb")));
-        if k < dynamic {
+        if keep(k, t.data_type) {
             inputs.push(tensor_values(&t).1);
+            kept.push(input);
         } else {
-            t.name = name.clone();
+            t.name = input.name.clone();
             graph.initializer.push(t);
         }
     }
-    graph.input.truncate(dynamic);
+    graph.input = kept;
     let expected = tensor_values(&load_pb(&dir.join("test_data_set_0/output_0.pb"))).1;
     Case { model: model.encode_to_vec(), inputs, expected }
 }
