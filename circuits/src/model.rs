@@ -20,6 +20,7 @@ use halo2_proofs::circuit::{Cell, Layouter, SimpleFloorPlanner, Value};
 use halo2_proofs::halo2curves::bn256::Fr;
 use halo2_proofs::plonk::{Advice, Circuit, Column, ConstraintSystem, Error, Fixed, Instance};
 use zkinfer_quant_models::infer::Trace;
+use zkinfer_quant_models::kernels::reduce_groups;
 use zkinfer_quant_models::quant::{saturates, signed_range, Activation, QOp, QuantModel};
 use zkinfer_quant_models::window::Window2d;
 
@@ -27,6 +28,7 @@ use crate::chips::conv::{conv_jobs, conv_jobs_shape};
 use crate::chips::dense::{DenseConfig, DenseJob, DenseShape, DotJob};
 use crate::chips::limbs::{limbs, limbs_above};
 use crate::chips::maxpool::{MaxPoolConfig, Window};
+use crate::chips::product::{ProductConfig, ProductJob};
 use crate::chips::requant::{Output, RequantConfig, RequantParams, RequantShape};
 use crate::chips::softmax::{SoftmaxConfig, SoftmaxGroup, SoftmaxParams, SoftmaxRow, SoftmaxShape, MAX_INPUT_BITS};
 use crate::field::fe;
@@ -64,6 +66,9 @@ pub struct LayoutParams {
     pub requant_lanes: usize,
     pub maxpool_lanes: usize,
     pub softmax_lanes: usize,
+    /// Lanes of the product chip (products of two computed tensors).
+    #[serde(default)]
+    pub product_lanes: usize,
     /// Limb columns of the requant chip.
     pub requant: RequantShape,
     /// Limb columns of the softmax chip.
@@ -89,7 +94,7 @@ impl LayoutParams {
         if !(1..=MAX_DENSE_PACKING).contains(&width) || !(1..=MAX_DENSE_PACKING).contains(&outputs) {
             return bad(format!("dense packing {width} x {outputs} is outside 1..={MAX_DENSE_PACKING}"));
         }
-        let lanes = [self.dense_lanes, self.requant_lanes, self.maxpool_lanes, self.softmax_lanes];
+        let lanes = [self.dense_lanes, self.requant_lanes, self.maxpool_lanes, self.softmax_lanes, self.product_lanes];
         if lanes.iter().any(|&l| l > MAX_LANES) {
             return bad(format!("more than {MAX_LANES} lanes"));
         }
@@ -113,6 +118,7 @@ impl Default for LayoutParams {
             requant_lanes: 1,
             maxpool_lanes: 1,
             softmax_lanes: 0,
+            product_lanes: 0,
             requant: RequantShape { r_limbs: 2, u_limbs: 1, v_limbs: 1, table: true },
             softmax: SoftmaxShape::default(),
             zero_cell: false,
@@ -132,13 +138,14 @@ pub struct RowBudget {
     pub requant: usize,
     pub maxpool: usize,
     pub softmax: usize,
+    pub product: usize,
     pub table: usize,
 }
 
 impl RowBudget {
     /// The tallest of them: the circuit's height before blinding rows.
     pub fn max(&self) -> usize {
-        let chips = self.dense.max(self.requant).max(self.maxpool).max(self.softmax);
+        let chips = self.dense.max(self.requant).max(self.maxpool).max(self.softmax).max(self.product);
         self.input.max(self.instance).max(chips).max(self.table)
     }
 }
@@ -153,6 +160,7 @@ pub struct ModelConfig {
     requant: Vec<RequantConfig>,
     maxpool: Vec<MaxPoolConfig>,
     softmax: Vec<SoftmaxConfig>,
+    product: Vec<ProductConfig>,
     zero: Option<Column<Fixed>>,
 }
 
@@ -277,7 +285,12 @@ fn plan_nodes(model: &QuantModel, limb_bits: u32) -> Result<Plans, CircuitError>
                 zero_cell |= map.iter().any(Option::is_none);
                 NodePlan::Wiring
             }
-            QOp::Dense { .. } | QOp::Conv { .. } | QOp::Add { .. } | QOp::Affine { .. } => NodePlan::Wiring,
+            QOp::Dense { .. }
+            | QOp::Conv { .. }
+            | QOp::Add { .. }
+            | QOp::Affine { .. }
+            | QOp::Product(_)
+            | QOp::ReduceSum { .. } => NodePlan::Wiring,
         });
     }
     Ok(Plans { inputs, nodes, table, needs: ColumnNeeds { requant: shape, softmax, zero_cell } })
@@ -386,6 +399,22 @@ fn elementwise_jobs(x: &[i64], n: usize, weights: &[&[i64]], bias: &[i64], group
         .collect()
 }
 
+/// One plain sum per group of input elements (reductions, average-pool windows before their
+/// division): weights 1, no bias.
+fn sum_jobs(groups: Vec<Vec<usize>>, x: &[i64]) -> Vec<DotJob> {
+    groups
+        .into_iter()
+        .enumerate()
+        .map(|(o, taps)| DotJob {
+            values: taps.iter().map(|&i| x[i]).collect(),
+            weight: vec![1; taps.len()],
+            taps: taps.into_iter().map(Some).collect(),
+            bias: vec![0],
+            outputs: vec![o],
+        })
+        .collect()
+}
+
 /// The dot-product jobs of a node (dense blocks of outputs split across lanes, convolution
 /// pixels, average-pool windows, elementwise affine maps and sums), reading input values from
 /// `x`: the node's inputs concatenated.
@@ -423,17 +452,8 @@ fn dot_jobs(
         QOp::Conv { weight, bias, window, group, .. } => {
             conv_jobs(&conv_jobs_shape(input, output, *group, window), window, weight, bias, x)
         }
-        QOp::AvgPool { window, .. } => pool_windows(input, output, window)
-            .into_iter()
-            .enumerate()
-            .map(|(o, taps)| DotJob {
-                values: taps.iter().map(|&i| x[i]).collect(),
-                weight: vec![1; taps.len()],
-                taps: taps.into_iter().map(Some).collect(),
-                bias: vec![0],
-                outputs: vec![o],
-            })
-            .collect(),
+        QOp::ReduceSum { axes } => sum_jobs(reduce_groups(input, axes), x),
+        QOp::AvgPool { window, .. } => sum_jobs(pool_windows(input, output, window), x),
         _ => Vec::new(),
     }
 }
@@ -445,6 +465,7 @@ struct Placement {
     requant: Vec<(usize, usize)>,
     maxpool: Vec<(usize, usize)>,
     softmax: Vec<(usize, usize)>,
+    product: Vec<(usize, usize)>,
     budget: RowBudget,
 }
 
@@ -536,7 +557,10 @@ impl ModelCircuit {
         }
         for (node, plan) in model.nodes.iter().zip(&plans) {
             let lanes = match node.op {
-                QOp::Dense { .. } | QOp::Conv { .. } | QOp::Add { .. } | QOp::Affine { .. } => layout.dense_lanes,
+                QOp::Dense { .. } | QOp::Conv { .. } | QOp::Add { .. } | QOp::Affine { .. } | QOp::ReduceSum { .. } => {
+                    layout.dense_lanes
+                }
+                QOp::Product(_) => layout.product_lanes,
                 QOp::AvgPool { .. } => layout.dense_lanes.min(layout.requant_lanes),
                 QOp::Requant { .. } => layout.requant_lanes,
                 QOp::MaxPool(_) => layout.maxpool_lanes,
@@ -572,6 +596,7 @@ impl ModelCircuit {
         let layout = &self.layout;
         let (mut dense, mut requant) = (Lanes::new(layout.dense_lanes), Lanes::new(layout.requant_lanes));
         let (mut maxpool, mut softmax) = (Lanes::new(layout.maxpool_lanes), Lanes::new(layout.softmax_lanes));
+        let mut product = Lanes::new(layout.product_lanes);
         let mut p = Placement::default();
         for &t in &self.model.inputs {
             for c in chunks(self.model.tensors[t].len(), layout.requant_lanes) {
@@ -591,6 +616,11 @@ impl ModelCircuit {
                 (QOp::Requant { .. }, _) => {
                     for c in chunks(self.model.tensors[node.output].len(), layout.requant_lanes) {
                         p.requant.extend(requant.place(c.len()));
+                    }
+                }
+                (QOp::Product(shape), _) => {
+                    for c in chunks(shape.lens().2, layout.product_lanes) {
+                        p.product.extend(product.place(c.len() * ProductConfig::rows(shape.k)));
                     }
                 }
                 (QOp::MaxPool(window), _) => {
@@ -620,6 +650,7 @@ impl ModelCircuit {
             requant: requant.height(),
             maxpool: maxpool.height(),
             softmax: softmax.height(),
+            product: product.height(),
             table: self.table.len(),
         };
         p
@@ -694,6 +725,7 @@ impl Circuit<Fr> for ModelCircuit {
             requant: (0..params.requant_lanes).map(|_| RequantConfig::configure(meta, table, params.requant)).collect(),
             maxpool: (0..params.maxpool_lanes).map(|_| MaxPoolConfig::configure(meta, table)).collect(),
             softmax: (0..params.softmax_lanes).map(|_| SoftmaxConfig::configure(meta, table, params.softmax)).collect(),
+            product: (0..params.product_lanes).map(|_| ProductConfig::configure(meta)).collect(),
             zero: params.zero_cell.then(|| {
                 let zero = meta.fixed_column();
                 meta.enable_equality(zero);
@@ -722,7 +754,7 @@ impl Circuit<Fr> for ModelCircuit {
         let mut input_row = 0;
         let p = &self.placement;
         let (mut dense_at, mut requant_at, mut maxpool_at) = (p.dense.iter(), p.requant.iter(), p.maxpool.iter());
-        let mut softmax_at = p.softmax.iter();
+        let (mut softmax_at, mut product_at) = (p.softmax.iter(), p.product.iter());
         let zero = match config.zero {
             Some(column) => {
                 Some(layouter.assign_region(|| "zero", |mut region| Ok(region.assign_fixed(column, 0, Fr::zero())))?)
@@ -847,6 +879,26 @@ impl Circuit<Fr> for ModelCircuit {
                         let assigned = config.softmax[lane].assign(&mut layouter, start, params, &jobs)?;
                         for (i, cell) in groups.iter().flatten().zip(assigned) {
                             out[*i] = Some(cell);
+                        }
+                    }
+                }
+                (QOp::Product(shape), _) => {
+                    let (a, b) = (node.inputs[0], node.inputs[1]);
+                    for c in chunks(shape.lens().2, self.layout.product_lanes) {
+                        let jobs: Vec<ProductJob> = c
+                            .clone()
+                            .map(|o| ProductJob {
+                                pairs: shape
+                                    .taps(o)
+                                    .map(|(i, j)| ((cells[a][i], values[a][i]), (cells[b][j], values[b][j])))
+                                    .collect(),
+                            })
+                            .collect();
+                        let sums: Vec<Vec<i64>> = jobs.iter().map(ProductJob::witness).collect();
+                        let &(lane, start) = product_at.next().ok_or(Error::Synthesis)?;
+                        let assigned = config.product[lane].assign(&mut layouter, start, &jobs, &sums)?;
+                        for (i, cell) in c.zip(assigned) {
+                            out[i] = Some(cell);
                         }
                     }
                 }

@@ -82,18 +82,20 @@ pub fn columns(layout: &LayoutParams) -> (usize, usize, usize, usize) {
     let RequantShape { r_limbs, u_limbs, v_limbs, table } = layout.requant;
     let u_limbs = u_limbs + v_limbs;
     let (d, r, m, s) = (layout.dense_lanes, layout.requant_lanes, layout.maxpool_lanes, layout.softmax_lanes);
+    let p = layout.product_lanes;
     let t = usize::from(table);
     let s_limbs = 2 * layout.softmax.r_limbs + layout.softmax.y_limbs;
     let z = usize::from(layout.zero_cell);
-    let advice = 1 + d * (width + outputs) + r * (4 + r_limbs + u_limbs + 2 * t) + m * 4 + s * (7 + s_limbs);
+    let advice = 1 + d * (width + outputs) + r * (4 + r_limbs + u_limbs + 2 * t) + m * 4 + s * (7 + s_limbs) + 3 * p;
     let fixed = 3
         + d * (width * outputs + outputs + 2)
         + r * (6 + 2 * (r_limbs + u_limbs) + 2 * t)
         + m * 3
         + s * (3 + 2 * s_limbs)
+        + 2 * p
         + z;
     let lookups = r * (r_limbs + u_limbs + t) + m * 2 + s * (1 + s_limbs);
-    let permuted = 2 + d * (width + outputs) + 2 * r + 2 * m + 3 * s + z;
+    let permuted = 2 + d * (width + outputs) + 2 * r + 2 * m + 3 * s + 3 * p + z;
     (advice, fixed, lookups, permuted)
 }
 
@@ -159,6 +161,7 @@ fn candidates_for(
                     requant_lanes: 1,
                     maxpool_lanes: 1,
                     softmax_lanes: 1,
+                    product_lanes: 1,
                     requant: RequantShape { r_limbs: 8, u_limbs: 8, v_limbs: 8, table: true },
                     softmax: SoftmaxShape { r_limbs: 8, y_limbs: 8 },
                     zero_cell: true,
@@ -182,6 +185,7 @@ fn candidates_for(
                         requant_lanes: lanes(rows.requant),
                         maxpool_lanes: lanes(rows.maxpool),
                         softmax_lanes: lanes(rows.softmax),
+                        product_lanes: lanes(rows.product),
                         requant: needs.requant,
                         softmax: needs.softmax,
                         zero_cell: needs.zero_cell,

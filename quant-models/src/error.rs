@@ -19,6 +19,10 @@ pub enum ModelError {
     /// A supported op used with attributes or operand kinds outside what zkinfer implements.
     #[error("node `{node}` ({op}): {reason}")]
     UnsupportedUse { node: String, op: String, reason: String },
+    /// A model input of an integer or boolean type: its arithmetic (wrap-around, truncating
+    /// division) is not the real-valued arithmetic a quantized model approximates.
+    #[error("input `{name}` has element type {dtype}: zkinfer proves real-valued models, so model inputs must be floating point")]
+    NonFloatInput { name: String, dtype: String },
     /// A tensor's shape could not be determined statically.
     #[error("shape of tensor `{0}` is not static after setting the batch size to 1")]
     DynamicShape(String),

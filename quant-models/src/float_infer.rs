@@ -61,6 +61,10 @@ pub fn run_float(graph: &FloatGraph, inputs: &[Vec<f64>]) -> Result<Vec<Vec<f64>
             }
             FloatOp::Affine { mul, add } => x.iter().zip(mul).zip(add).map(|((v, m), a)| v * m + a).collect(),
             FloatOp::Softmax { axis } => softmax(x, in_shape, *axis),
+            FloatOp::Product(p) => kernels::product(x, &values[node.inputs[1]], *p),
+            FloatOp::ReduceSum { axes, scale } => {
+                kernels::reduce_sum(x, in_shape, axes).into_iter().map(|s| s * scale).collect()
+            }
             FloatOp::Rewire { map } => {
                 map.iter().map(|m| m.map_or(0.0, |(k, e)| values[node.inputs[k as usize]][e as usize])).collect()
             }

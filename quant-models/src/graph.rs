@@ -4,6 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::kernels::ProductShape;
 use crate::window::Window2d;
 
 /// Index of a tensor in its graph's tensor table.
@@ -71,6 +72,20 @@ pub enum ActFn {
     Exp,
     /// The error function.
     Erf,
+    /// `1/x` (the largest representable value at 0, like every table's tails).
+    Reciprocal,
+    /// `√x` (0 below 0).
+    Sqrt,
+    /// `1/√(x/divisor + epsilon)`: a layer norm's scale from the sum of squared deviations of
+    /// `divisor` elements (`x` taken as 0 below 0).
+    InvSqrt {
+        divisor: f64,
+        epsilon: f64,
+    },
+    /// `x^exponent` for a constant exponent.
+    Pow {
+        exponent: f64,
+    },
 }
 
 impl ActFn {
@@ -109,6 +124,10 @@ impl ActFn {
             ActFn::HardSwish => x * (x / 6.0 + 0.5).clamp(0.0, 1.0),
             ActFn::Exp => x.exp(),
             ActFn::Erf => libm::erf(x),
+            ActFn::Reciprocal => 1.0 / x,
+            ActFn::Sqrt => x.max(0.0).sqrt(),
+            ActFn::InvSqrt { divisor, epsilon } => 1.0 / (x.max(0.0) / divisor + epsilon).sqrt(),
+            ActFn::Pow { exponent } => x.powf(exponent),
         }
     }
 
@@ -130,6 +149,10 @@ impl ActFn {
             ActFn::HardSwish => "hard_swish",
             ActFn::Exp => "exp",
             ActFn::Erf => "erf",
+            ActFn::Reciprocal => "reciprocal",
+            ActFn::Sqrt => "sqrt",
+            ActFn::InvSqrt { .. } => "inv_sqrt",
+            ActFn::Pow { .. } => "pow",
         }
     }
 }
@@ -153,6 +176,12 @@ pub enum FloatOp {
     Affine { mul: Vec<f64>, add: Vec<f64> },
     /// Softmax along one axis.
     Softmax { axis: usize },
+    /// Batched matrix product of two computed tensors (an elementwise product when
+    /// `m = k = n = 1`); operands broadcast beforehand by `Rewire`.
+    Product(ProductShape),
+    /// The sum over `axes` (sorted, distinct), times `scale` (`1/n` for a mean); the output
+    /// holds the kept axes in order, whatever its declared shape (keepdims or not).
+    ReduceSum { axes: Vec<usize>, scale: f64 },
     /// Pure data movement (reshape, transpose, concat, slice, pad): output element `i` is
     /// element `e` of input `k` for `map[i] = Some((k, e))`, or zero for `None`.
     Rewire { map: Vec<Option<(u32, u32)>> },
@@ -183,6 +212,8 @@ impl FloatOp {
             FloatOp::Add { .. } => "Add",
             FloatOp::Affine { .. } => "Affine",
             FloatOp::Softmax { .. } => "Softmax",
+            FloatOp::Product(_) => "Product",
+            FloatOp::ReduceSum { .. } => "ReduceSum",
             FloatOp::Rewire { .. } => "Rewire",
         }
     }
@@ -305,6 +336,22 @@ impl FloatGraph {
             FloatOp::Affine { mul, add } if mul.len() != x_len || add.len() != x_len || out_len != x_len => {
                 return fail("constants do not match the input".into())
             }
+            FloatOp::Product(p) => {
+                let lens: Vec<usize> = shapes.iter().map(|s| s.iter().product()).collect();
+                let (a, b, y) = p.lens();
+                if lens != [a, b] || out_len != y {
+                    return fail(format!("operands {lens:?} do not fit the product {p:?}"));
+                }
+            }
+            FloatOp::ReduceSum { axes, scale } => {
+                let kept: usize = (0..x.len()).filter(|d| !axes.contains(d)).map(|d| x[d]).product();
+                if !axes.windows(2).all(|w| w[0] < w[1]) || axes.iter().any(|&a| a >= x.len()) || kept != out_len {
+                    return fail(format!("axes {axes:?}"));
+                }
+                if !scale.is_finite() {
+                    return fail(format!("scale {scale}"));
+                }
+            }
             FloatOp::Rewire { map } => {
                 if map.len() != out_len {
                     return fail(format!("{} map entries", map.len()));
@@ -351,6 +398,7 @@ impl FloatGraph {
                 FloatOp::Dense { inputs, .. } => s.macs += out * inputs,
                 FloatOp::Conv { weight, bias, .. } => s.macs += out * (weight.len() / bias.len().max(1)),
                 FloatOp::Activation(_) | FloatOp::MaxPool(_) | FloatOp::Softmax { .. } => s.nonlinear_elements += out,
+                FloatOp::Product(p) => s.macs += out * p.k,
                 _ => {}
             }
         }

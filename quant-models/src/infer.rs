@@ -152,6 +152,8 @@ pub fn run(model: &QuantModel, inputs: Vec<Vec<i64>>) -> Result<Trace> {
                     })
                     .collect()
             }
+            QOp::Product(p) => kernels::product(x, &values[node.inputs[1]], *p),
+            QOp::ReduceSum { axes } => kernels::reduce_sum(x, in_shape, axes),
             QOp::Softmax { axis, exp_table } => softmax(x, in_shape, *axis, exp_table, out_t.frac_bits),
             QOp::Rewire { map } => {
                 map.iter().map(|m| m.map_or(0, |(k, e)| values[node.inputs[k as usize]][e as usize])).collect()

@@ -12,7 +12,7 @@ pub mod float_infer;
 pub mod graph;
 pub mod infer;
 pub mod io;
-mod kernels;
+pub mod kernels;
 pub mod model_file;
 #[cfg(feature = "onnx")]
 pub mod onnx;

@@ -79,6 +79,19 @@ impl Node<'_> {
         self.need(axis < self.x().len() && self.x() == self.output, "axis or shape")
     }
 
+    fn product(&self, p: &crate::kernels::ProductShape) -> Result<()> {
+        let (a, b, y) = p.lens();
+        let lens: Vec<usize> = self.inputs.iter().map(|s| Self::len(s)).collect();
+        self.need(lens == [a, b] && Self::len(self.output) == y, format!("operands do not fit the product {p:?}"))
+    }
+
+    fn reduce(&self, axes: &[usize]) -> Result<()> {
+        let x = self.x();
+        let kept: usize = (0..x.len()).filter(|d| !axes.contains(d)).map(|d| x[d]).product();
+        let sorted = axes.windows(2).all(|w| w[0] < w[1]) && axes.iter().all(|&a| a < x.len());
+        self.need(self.inputs.len() == 1 && sorted && kept == Self::len(self.output), format!("axes {axes:?}"))
+    }
+
     fn rewire(&self, map: &[Option<(u32, u32)>]) -> Result<()> {
         self.need(map.len() == Self::len(self.output), "map length")?;
         let fits = |&(k, e): &(u32, u32)| self.inputs.get(k as usize).is_some_and(|s| (e as usize) < Self::len(s));
@@ -154,6 +167,8 @@ impl QuantModel {
                     node.softmax(*axis)?;
                     node.need(!exp_table.is_empty(), "empty exponential table")?;
                 }
+                QOp::Product(p) => node.product(p)?,
+                QOp::ReduceSum { axes } => node.reduce(axes)?,
                 QOp::Rewire { map } => node.rewire(map)?,
             }
         }
@@ -181,6 +196,8 @@ impl FloatGraph {
                 FloatOp::Affine { mul, add } => node.elementwise(1, &[mul.len(), add.len()])?,
                 FloatOp::MaxPool(window) | FloatOp::AvgPool { window, .. } => node.pool(window)?,
                 FloatOp::Softmax { axis } => node.softmax(*axis)?,
+                FloatOp::Product(p) => node.product(p)?,
+                FloatOp::ReduceSum { axes, .. } => node.reduce(axes)?,
                 FloatOp::Rewire { map } => node.rewire(map)?,
             }
         }

@@ -4,6 +4,7 @@ pub mod conv;
 pub mod dense;
 pub mod limbs;
 pub mod maxpool;
+pub mod product;
 pub mod requant;
 pub mod softmax;
 

@@ -3,9 +3,11 @@
 
 pub(crate) mod linear;
 mod pool;
+pub mod product;
 
 pub use linear::{conv2d, dense};
 pub use pool::{max_pool, sum_pool};
+pub use product::{product, reduce_groups, reduce_sum, ProductShape};
 
 use std::ops::{Add, Mul};
 

@@ -54,7 +54,12 @@ pub const SUPPORTED_OPS: &[&str] = &[
     "Dropout",
     "Cast",
     "CastLike",
-    "Sqrt (of a constant)",
+    "Sqrt",
+    "Reciprocal",
+    "Pow",
+    "ReduceSum",
+    "ReduceMean",
+    "LayerNormalization",
 ];
 
 /// Nodes whose op the importer does not translate, as `(op, node name)`. Nodes whose inputs are
@@ -63,7 +68,9 @@ fn unsupported_nodes(graph: &pb::GraphProto) -> Vec<(String, String)> {
     let mut constant: HashSet<&str> = graph.initializer.iter().map(|t| t.name.as_str()).collect();
     let mut found = Vec::new();
     for n in &graph.node {
-        if n.input.iter().all(|i| i.is_empty() || constant.contains(i.as_str())) {
+        // Every shape is static, so a tensor's shape (and size) is a constant whatever its values.
+        let shape_only = matches!(n.op_type.as_str(), "Shape" | "Size");
+        if shape_only || n.input.iter().all(|i| i.is_empty() || constant.contains(i.as_str())) {
             constant.extend(n.output.iter().map(String::as_str));
             continue;
         }
@@ -162,18 +169,28 @@ fn malformed(e: impl std::fmt::Display) -> ModelError {
     ModelError::MalformedOnnx(e.to_string())
 }
 
+/// Whether an ONNX element type is floating point (float, float16, double, bfloat16).
+fn is_float(data_type: i32) -> bool {
+    matches!(data_type, 1 | 10 | 11 | 16)
+}
+
 /// Shape of a graph input with every symbolic or unknown dimension set to 1 (batch size 1).
 fn input_shape(input: &pb::ValueInfoProto) -> Result<Vec<usize>> {
     use pb::tensor_shape_proto::dimension::Value as Dim;
     let Some(pb::type_proto::Value::TensorType(t)) = input.r#type.as_ref().and_then(|t| t.value.as_ref()) else {
         return Err(ModelError::MalformedOnnx(format!("graph input `{}` has no tensor type", input.name)));
     };
+    if !is_float(t.elem_type) {
+        let dtype = pb::tensor_proto::DataType::try_from(t.elem_type)
+            .map_or_else(|_| format!("#{}", t.elem_type), |d| d.as_str_name().to_lowercase());
+        return Err(ModelError::NonFloatInput { name: input.name.clone(), dtype });
+    }
     let shape = t.shape.as_ref().ok_or_else(|| ModelError::DynamicShape(input.name.clone()))?;
     Ok(shape
         .dim
         .iter()
         .map(|d| match d.value {
-            Some(Dim::DimValue(v)) if v > 0 => v as usize,
+            Some(Dim::DimValue(v)) if v >= 0 => v as usize,
             _ => 1,
         })
         .collect())
@@ -193,8 +210,9 @@ pub fn import_onnx_bytes(bytes: &[u8], name: &str) -> Result<FloatGraph> {
     if !unsupported.is_empty() {
         return Err(ModelError::UnsupportedOps(unsupported));
     }
-    // A zero-size weight would only surface later as an unanalysable shape.
-    if let Some(t) = graph_pb.initializer.iter().find(|t| t.dims.contains(&0)) {
+    // A zero-size weight would only surface later as an unanalysable shape (an empty list of
+    // integers, such as no axes, is meaningful).
+    if let Some(t) = graph_pb.initializer.iter().find(|t| t.dims.contains(&0) && is_float(t.data_type)) {
         let shape = t.dims.iter().map(|&d| d.max(0) as usize).collect();
         return Err(ModelError::EmptyTensor { tensor: t.name.clone(), shape });
     }
@@ -211,6 +229,9 @@ pub fn import_onnx_bytes(bytes: &[u8], name: &str) -> Result<FloatGraph> {
     let inputs: Vec<&pb::ValueInfoProto> =
         graph_pb.input.iter().filter(|i| !initializers.contains(i.name.as_str())).collect();
     let input_shapes = inputs.iter().map(|i| input_shape(i)).collect::<Result<Vec<_>>>()?;
+    if let Some((input, shape)) = inputs.iter().zip(&input_shapes).find(|(_, s)| s.contains(&0)) {
+        return Err(ModelError::EmptyTensor { tensor: input.name.clone(), shape: shape.clone() });
+    }
 
     let parsed = onnx.parse(&proto, None).map_err(|e| malformed(format!("{e:#}")))?;
     if !parsed.unresolved_inputs.is_empty() {

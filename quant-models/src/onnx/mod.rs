@@ -3,6 +3,7 @@
 //! into a [`crate::FloatGraph`]. Also a float reference run through tract, for error reports.
 
 mod attrs;
+mod computed;
 mod gelu;
 mod import;
 mod reference;

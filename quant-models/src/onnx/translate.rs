@@ -3,17 +3,17 @@
 
 use tract_onnx::pb::NodeProto;
 
-use super::attrs;
 use super::import::{node_name, Ctx, Val};
+use super::{attrs, computed};
 use crate::error::{ModelError, Result};
 use crate::graph::{ActFn, FloatOp, TensorId};
 use crate::window::Window2d;
 
-fn unsupported(node: &NodeProto, reason: impl Into<String>) -> ModelError {
+pub(super) fn unsupported(node: &NodeProto, reason: impl Into<String>) -> ModelError {
     ModelError::UnsupportedUse { node: node_name(node), op: node.op_type.clone(), reason: reason.into() }
 }
 
-fn tensor(node: &NodeProto, v: Val, what: &str) -> Result<TensorId> {
+pub(super) fn tensor(node: &NodeProto, v: Val, what: &str) -> Result<TensorId> {
     match v {
         Val::Tensor(t) => Ok(t),
         Val::Const { .. } => {
@@ -22,7 +22,7 @@ fn tensor(node: &NodeProto, v: Val, what: &str) -> Result<TensorId> {
     }
 }
 
-fn constant(node: &NodeProto, v: Val, what: &str) -> Result<(Vec<usize>, Vec<f64>)> {
+pub(super) fn constant(node: &NodeProto, v: Val, what: &str) -> Result<(Vec<usize>, Vec<f64>)> {
     match v {
         Val::Const { shape, data } => Ok((shape, data)),
         Val::Tensor(_) => {
@@ -68,8 +68,15 @@ pub(super) fn translate(ctx: &mut Ctx, node: &NodeProto) -> Result<()> {
         "Neg" => neg(ctx, node),
         "Sum" => sum(ctx, node),
         "Softmax" => softmax(ctx, node),
+        "ReduceSum" | "ReduceMean" => computed::reduce(ctx, node),
+        "LayerNormalization" => computed::layer_norm(ctx, node),
+        "Reciprocal" => activation(ctx, node, ActFn::Reciprocal),
+        "Pow" => computed::pow(ctx, node),
         "Cast" | "CastLike" => cast(ctx, node),
-        "Sqrt" => fold_unary(ctx, node, f64::sqrt),
+        "Sqrt" => match ctx.val(node, 0)? {
+            Val::Const { .. } => fold_unary(ctx, node, f64::sqrt),
+            Val::Tensor(_) => activation(ctx, node, ActFn::Sqrt),
+        },
         "Reshape" | "Flatten" | "Squeeze" | "Unsqueeze" | "Identity" | "Dropout" => reshape(ctx, node),
         "Transpose" => transpose(ctx, node),
         "Concat" => concat(ctx, node),
@@ -207,10 +214,7 @@ fn matmul(ctx: &mut Ctx, node: &NodeProto) -> Result<()> {
             ctx.push(node, FloatOp::Rewire { map: transpose_map(&[xs[1], outputs], &[1, 0]) }, vec![y])?;
             Ok(())
         }
-        (Val::Tensor(_), Val::Tensor(_)) => Err(unsupported(
-            node,
-            "a product of two computed tensors is not supported yet; one operand must be constant",
-        )),
+        (Val::Tensor(a), Val::Tensor(b)) => computed::matmul(ctx, node, a, b),
         _ => Err(unsupported(node, "the constant operand must be 2-D")),
     }
 }
@@ -364,6 +368,12 @@ fn per_channel_affine(ctx: &mut Ctx, node: &NodeProto, x: TensorId, mul: &[f64],
 
 /// Numpy broadcasting of `data` (shape `from`) to shape `to`.
 fn broadcast(data: &[f64], from: &[usize], to: &[usize]) -> Option<Vec<f64>> {
+    Some(broadcast_index(from, to)?.into_iter().map(|i| data[i]).collect())
+}
+
+/// Numpy broadcasting as an index map: for each element of shape `to`, the element of shape
+/// `from` it repeats.
+pub(super) fn broadcast_index(from: &[usize], to: &[usize]) -> Option<Vec<usize>> {
     if from.len() > to.len() {
         return None;
     }
@@ -386,7 +396,7 @@ fn broadcast(data: &[f64], from: &[usize], to: &[usize]) -> Option<Vec<f64>> {
                 stride *= d;
             }
         }
-        out.push(data[src]);
+        out.push(src);
     }
     Some(out)
 }
@@ -395,19 +405,7 @@ fn binary(ctx: &mut Ctx, node: &NodeProto) -> Result<()> {
     let out_shape = ctx.shape(&node.output[0])?;
     let op = node.op_type.as_str();
     match (ctx.val(node, 0)?, ctx.val(node, 1)?) {
-        (Val::Tensor(a), Val::Tensor(b)) => {
-            if op == "Mul" || op == "Div" {
-                return Err(unsupported(
-                    node,
-                    "a product or quotient of two computed tensors is not supported yet; one operand must be constant",
-                ));
-            }
-            if ctx.graph.tensors[a].shape != ctx.graph.tensors[b].shape {
-                return Err(unsupported(node, "both operands must have the same shape"));
-            }
-            ctx.push(node, FloatOp::Add { subtract: op == "Sub" }, vec![a, b])?;
-            Ok(())
-        }
+        (Val::Tensor(a), Val::Tensor(b)) => computed::binary(ctx, node, a, b),
         (Val::Tensor(x), Val::Const { shape, data }) | (Val::Const { shape, data }, Val::Tensor(x)) => {
             let x_first = matches!(ctx.val(node, 0)?, Val::Tensor(_));
             if ctx.graph.tensors[x].shape != out_shape {
@@ -596,7 +594,7 @@ fn concat(ctx: &mut Ctx, node: &NodeProto) -> Result<()> {
     Ok(())
 }
 
-fn const_ints(ctx: &Ctx, node: &NodeProto, ix: usize, attr: &str) -> Result<Option<Vec<i64>>> {
+pub(super) fn const_ints(ctx: &Ctx, node: &NodeProto, ix: usize, attr: &str) -> Result<Option<Vec<i64>>> {
     if ctx.opset < 10 || (node.op_type == "Pad" && ctx.opset < 11) {
         return Ok(attrs::ints(node, attr));
     }

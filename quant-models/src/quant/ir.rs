@@ -12,6 +12,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::graph::{ActFn, TensorId};
+use crate::kernels::ProductShape;
 use crate::window::Window2d;
 
 /// A quantized tensor's static description.
@@ -103,6 +104,12 @@ pub enum QOp {
     /// Along `axis`: `d = x - max`, `e = exp_table[min(-d, len-1)]`, `s = Σ e`,
     /// `y = floor((2·e·2^out_frac_bits + s) / (2·s))`. `exp_table[k] = round(exp(-k·2^-frac(x)) · 2^EXP_FRAC_BITS)`.
     Softmax { axis: usize, exp_table: Vec<i64> },
+    /// `acc[b, i, j] = Σ_t a[b, i, t] · c[b, t, j]` of two computed tensors, exact; the output is
+    /// an accumulator at `frac(a) + frac(c)` (an elementwise product when `m = k = n = 1`).
+    Product(ProductShape),
+    /// `acc[g] = Σ x[i]` over each group of [`crate::kernels::reduce_groups`]: an accumulator at
+    /// `frac(x)`; a mean's `1/n` is in the requantization that follows.
+    ReduceSum { axes: Vec<usize> },
     /// Data movement only; see [`crate::graph::FloatOp::Rewire`]. All inputs share one scale.
     Rewire { map: Vec<Option<(u32, u32)>> },
 }
@@ -122,6 +129,8 @@ impl QOp {
             QOp::MaxPool(_) => "MaxPool",
             QOp::AvgPool { .. } => "AvgPool",
             QOp::Softmax { .. } => "Softmax",
+            QOp::Product(_) => "Product",
+            QOp::ReduceSum { .. } => "ReduceSum",
             QOp::Rewire { .. } => "Rewire",
         }
     }

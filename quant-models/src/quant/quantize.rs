@@ -71,6 +71,21 @@ fn frac_bits_for(max_abs: f64, bits: u32) -> i32 {
     ((limit / max_abs).log2().floor() as i32).clamp(-32, 32)
 }
 
+/// The integer rescale `(mult, shift)` with `mult / 2^shift ≈ factor / 2^diff`: exact for a
+/// power of two (`factor = 1`), else with a 15-bit multiplier (relative error below 2^-15).
+fn rescale(diff: i32, factor: f64) -> Option<(i64, u32)> {
+    if factor == 1.0 {
+        return Some(if diff >= 0 { (1, diff as u32) } else { (1i64 << (-diff).min(61), 0) });
+    }
+    let m = factor * (-(diff as f64)).exp2();
+    if !(m.is_finite() && m > 0.0) {
+        return None;
+    }
+    let shift = (14 - m.log2().floor() as i32).clamp(0, 61) as u32;
+    let mult = (m * (shift as f64).exp2()).round();
+    (mult >= 1.0 && mult < (1u64 << 29) as f64).then_some((mult as i64, shift))
+}
+
 fn bits_for_bound(bound: i128) -> u32 {
     128 - bound.unsigned_abs().leading_zeros() + 1
 }
@@ -145,7 +160,8 @@ impl Quantizer<'_> {
 
     /// Emits the requant of accumulator `acc` into float tensor `node.output`, fused with the
     /// activation that consumes it when there is one.
-    fn requant(&mut self, index: usize, node: &FloatNode, acc: TensorId) -> Result<()> {
+    /// `factor` is a real rescale on top of the scales (a mean's `1/n`).
+    fn requant(&mut self, index: usize, node: &FloatNode, acc: TensorId, factor: f64) -> Result<()> {
         let (target, act) = match self.fusable_activation(index, node.output) {
             Some((ci, f)) => {
                 self.fused[ci] = true;
@@ -153,7 +169,7 @@ impl Quantizer<'_> {
             }
             None => (node.output, None),
         };
-        self.requant_into(&node.name, acc, node.output, target, act)
+        self.requant_into(&node.name, acc, node.output, target, act, factor)
     }
 
     /// `pre` is the float tensor before the activation (whose range sets a table's domain scale).
@@ -164,6 +180,7 @@ impl Quantizer<'_> {
         pre: TensorId,
         target: TensorId,
         act: Option<ActFn>,
+        factor: f64,
     ) -> Result<()> {
         let ab = self.config.activation_bits;
         let out = self.activation_tensor(target, ab);
@@ -179,12 +196,14 @@ impl Quantizer<'_> {
             }
         };
         let acc_t = &self.model.tensors[acc];
-        let diff = acc_t.frac_bits - dom_frac;
-        let (mult, shift) = if diff >= 0 { (1i64, diff as u32) } else { (1i64 << (-diff).min(62), 0) };
-        if diff < 0 && acc_t.bits + (-diff) as u32 > MAX_ACC_BITS {
+        let (mult, shift) = rescale(acc_t.frac_bits - dom_frac, factor).ok_or_else(|| ModelError::OutOfRange {
+            tensor: name.to_string(),
+            reason: format!("rescale by {factor} · 2^{} has no integer form", dom_frac - acc_t.frac_bits),
+        })?;
+        if bits_for_bound((1i128 << (acc_t.bits - 1)) * mult as i128) > MAX_ACC_BITS {
             return Err(ModelError::OutOfRange {
                 tensor: name.to_string(),
-                reason: format!("rescale by 2^{} overflows", -diff),
+                reason: format!("rescale by {mult} overflows"),
             });
         }
         self.emit(name, QOp::Requant { mult, shift, domain, activation }, vec![acc], out);
@@ -233,7 +252,7 @@ impl Quantizer<'_> {
                 let bound = x_max * a_mult as i128 + (1i128 << (b_bits - 1)) * b_mult.abs() as i128;
                 let acc = self.accumulator(node, frac, bound)?;
                 self.emit(&node.name, QOp::Add { a_mult, b_mult }, vec![x, b], acc);
-                self.requant(index, node, acc)
+                self.requant(index, node, acc, 1.0)
             }
             FloatOp::Affine { mul, add } => {
                 let (mf, qm) = self.weights(mul);
@@ -242,7 +261,7 @@ impl Quantizer<'_> {
                     qm.iter().zip(&qa).map(|(m, a)| m.abs() as i128 * x_max + a.abs() as i128).max().unwrap_or(0);
                 let acc = self.accumulator(node, x_frac + mf, bound)?;
                 self.emit(&node.name, QOp::Affine { mul: qm, add: qa }, vec![x], acc);
-                self.requant(index, node, acc)
+                self.requant(index, node, acc, 1.0)
             }
             FloatOp::Activation(ActFn::Relu) => {
                 // ReLU of an activation keeps its scale: no table needed.
@@ -272,6 +291,20 @@ impl Quantizer<'_> {
                 self.map[node.output] = Some(out);
                 self.emit(&node.name, QOp::Softmax { axis: *axis, exp_table }, vec![x], out);
                 Ok(())
+            }
+            FloatOp::Product(p) => {
+                let c = self.mapped(node.inputs[1])?;
+                let (c_frac, c_bits) = (self.model.tensors[c].frac_bits, self.model.tensors[c].bits);
+                let bound = (p.k as i128) * x_max * (1i128 << (c_bits - 1));
+                let acc = self.accumulator(node, x_frac + c_frac, bound)?;
+                self.emit(&node.name, QOp::Product(*p), vec![x, c], acc);
+                self.requant(index, node, acc, 1.0)
+            }
+            FloatOp::ReduceSum { axes, scale } => {
+                let n = self.graph.tensors[node.inputs[0]].len() / self.graph.tensors[node.output].len().max(1);
+                let acc = self.accumulator(node, x_frac, n as i128 * x_max)?;
+                self.emit(&node.name, QOp::ReduceSum { axes: axes.clone() }, vec![x], acc);
+                self.requant(index, node, acc, *scale)
             }
             FloatOp::Rewire { map } => {
                 let ins = node.inputs.iter().map(|&i| self.mapped(i)).collect::<Result<Vec<_>>>()?;
@@ -327,7 +360,7 @@ impl Quantizer<'_> {
             .unwrap_or(0);
         let acc = self.accumulator(node, x_frac + wf, bound)?;
         self.emit(&node.name, make_op(qw, qb, wf), vec![x], acc);
-        self.requant(index, node, acc)
+        self.requant(index, node, acc, 1.0)
     }
 
     /// Ops whose output keeps the input's scale and width (pools).
