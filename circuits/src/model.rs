@@ -266,7 +266,9 @@ fn plan_nodes(model: &QuantModel, limb_bits: u32) -> Result<Plans, CircuitError>
                 }
                 NodePlan::AvgPool(by_n)
             }
-            QOp::MaxPool(_) => NodePlan::MaxPool(table.range_tag(1i64 << model.tensors[node.inputs[0]].bits)),
+            QOp::MaxPool(_) | QOp::ReduceMax { .. } => {
+                NodePlan::MaxPool(table.range_tag(1i64 << model.tensors[node.inputs[0]].bits))
+            }
             QOp::Softmax { axis, exp_table } => {
                 let (x, y) = (&model.tensors[node.inputs[0]], &model.tensors[node.output]);
                 let n = x.shape.get(*axis).copied().unwrap_or(0);
@@ -563,7 +565,7 @@ impl ModelCircuit {
                 QOp::Product(_) => layout.product_lanes,
                 QOp::AvgPool { .. } => layout.dense_lanes.min(layout.requant_lanes),
                 QOp::Requant { .. } => layout.requant_lanes,
-                QOp::MaxPool(_) => layout.maxpool_lanes,
+                QOp::MaxPool(_) | QOp::ReduceMax { .. } => layout.maxpool_lanes,
                 QOp::Softmax { .. } => layout.maxpool_lanes.min(layout.softmax_lanes),
                 _ => 1,
             };
@@ -623,8 +625,8 @@ impl ModelCircuit {
                         p.product.extend(product.place(c.len() * ProductConfig::rows(shape.k)));
                     }
                 }
-                (QOp::MaxPool(window), _) => {
-                    let windows = self.pool_windows(node, window);
+                (QOp::MaxPool(_) | QOp::ReduceMax { .. }, _) => {
+                    let windows = self.max_windows(node);
                     for c in chunks(windows.len(), layout.maxpool_lanes) {
                         p.maxpool.extend(maxpool.place(MaxPoolConfig::rows(windows[c].iter().map(Vec::len))));
                     }
@@ -656,8 +658,14 @@ impl ModelCircuit {
         p
     }
 
-    fn pool_windows(&self, node: &zkinfer_quant_models::quant::QNode, window: &Window2d) -> Vec<Vec<usize>> {
-        pool_windows(&self.model.tensors[node.inputs[0]].shape, &self.model.tensors[node.output].shape, window)
+    /// The input elements of each output of a maximum (a max-pool window, a reduced group).
+    fn max_windows(&self, node: &zkinfer_quant_models::quant::QNode) -> Vec<Vec<usize>> {
+        let input = &self.model.tensors[node.inputs[0]].shape;
+        match &node.op {
+            QOp::MaxPool(window) => pool_windows(input, &self.model.tensors[node.output].shape, window),
+            QOp::ReduceMax { axes } => reduce_groups(input, axes),
+            _ => Vec::new(),
+        }
     }
 
     /// The limb columns and constant cell this model's ops need at the layout's limb width.
@@ -832,8 +840,8 @@ impl Circuit<Fr> for ModelCircuit {
                         }
                     }
                 }
-                (QOp::MaxPool(window), NodePlan::MaxPool(range_tag)) => {
-                    let taps = self.pool_windows(node, window);
+                (QOp::MaxPool(_) | QOp::ReduceMax { .. }, NodePlan::MaxPool(range_tag)) => {
+                    let taps = self.max_windows(node);
                     for c in chunks(taps.len(), self.layout.maxpool_lanes) {
                         let windows: Vec<Window> = taps[c.clone()]
                             .iter()

@@ -62,6 +62,7 @@ pub fn run_float(graph: &FloatGraph, inputs: &[Vec<f64>]) -> Result<Vec<Vec<f64>
             FloatOp::Affine { mul, add } => x.iter().zip(mul).zip(add).map(|((v, m), a)| v * m + a).collect(),
             FloatOp::Softmax { axis } => softmax(x, in_shape, *axis),
             FloatOp::Product(p) => kernels::product(x, &values[node.inputs[1]], *p),
+            FloatOp::ReduceMax { axes } => kernels::reduce_max(x, in_shape, axes),
             FloatOp::ReduceSum { axes, scale } => {
                 kernels::reduce_sum(x, in_shape, axes).into_iter().map(|s| s * scale).collect()
             }

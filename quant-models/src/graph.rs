@@ -182,6 +182,8 @@ pub enum FloatOp {
     /// The sum over `axes` (sorted, distinct), times `scale` (`1/n` for a mean); the output
     /// holds the kept axes in order, whatever its declared shape (keepdims or not).
     ReduceSum { axes: Vec<usize>, scale: f64 },
+    /// The maximum over `axes` (sorted, distinct); output layout as for `ReduceSum`.
+    ReduceMax { axes: Vec<usize> },
     /// Pure data movement (reshape, transpose, concat, slice, pad): output element `i` is
     /// element `e` of input `k` for `map[i] = Some((k, e))`, or zero for `None`.
     Rewire { map: Vec<Option<(u32, u32)>> },
@@ -214,6 +216,7 @@ impl FloatOp {
             FloatOp::Softmax { .. } => "Softmax",
             FloatOp::Product(_) => "Product",
             FloatOp::ReduceSum { .. } => "ReduceSum",
+            FloatOp::ReduceMax { .. } => "ReduceMax",
             FloatOp::Rewire { .. } => "Rewire",
         }
     }
@@ -343,13 +346,15 @@ impl FloatGraph {
                     return fail(format!("operands {lens:?} do not fit the product {p:?}"));
                 }
             }
-            FloatOp::ReduceSum { axes, scale } => {
+            FloatOp::ReduceSum { axes, .. } | FloatOp::ReduceMax { axes } => {
                 let kept: usize = (0..x.len()).filter(|d| !axes.contains(d)).map(|d| x[d]).product();
                 if !axes.windows(2).all(|w| w[0] < w[1]) || axes.iter().any(|&a| a >= x.len()) || kept != out_len {
                     return fail(format!("axes {axes:?}"));
                 }
-                if !scale.is_finite() {
-                    return fail(format!("scale {scale}"));
+                if let FloatOp::ReduceSum { scale, .. } = op {
+                    if !scale.is_finite() {
+                        return fail(format!("scale {scale}"));
+                    }
                 }
             }
             FloatOp::Rewire { map } => {
@@ -398,6 +403,7 @@ impl FloatGraph {
                 FloatOp::Dense { inputs, .. } => s.macs += out * inputs,
                 FloatOp::Conv { weight, bias, .. } => s.macs += out * (weight.len() / bias.len().max(1)),
                 FloatOp::Activation(_) | FloatOp::MaxPool(_) | FloatOp::Softmax { .. } => s.nonlinear_elements += out,
+                FloatOp::ReduceMax { .. } => s.nonlinear_elements += self.tensors[n.inputs[0]].len(),
                 FloatOp::Product(p) => s.macs += out * p.k,
                 _ => {}
             }

@@ -154,6 +154,7 @@ pub fn run(model: &QuantModel, inputs: Vec<Vec<i64>>) -> Result<Trace> {
             }
             QOp::Product(p) => kernels::product(x, &values[node.inputs[1]], *p),
             QOp::ReduceSum { axes } => kernels::reduce_sum(x, in_shape, axes),
+            QOp::ReduceMax { axes } => kernels::reduce_max(x, in_shape, axes),
             QOp::Softmax { axis, exp_table } => softmax(x, in_shape, *axis, exp_table, out_t.frac_bits),
             QOp::Rewire { map } => {
                 map.iter().map(|m| m.map_or(0, |(k, e)| values[node.inputs[k as usize]][e as usize])).collect()

@@ -168,7 +168,7 @@ impl QuantModel {
                     node.need(!exp_table.is_empty(), "empty exponential table")?;
                 }
                 QOp::Product(p) => node.product(p)?,
-                QOp::ReduceSum { axes } => node.reduce(axes)?,
+                QOp::ReduceSum { axes } | QOp::ReduceMax { axes } => node.reduce(axes)?,
                 QOp::Rewire { map } => node.rewire(map)?,
             }
         }
@@ -197,7 +197,7 @@ impl FloatGraph {
                 FloatOp::MaxPool(window) | FloatOp::AvgPool { window, .. } => node.pool(window)?,
                 FloatOp::Softmax { axis } => node.softmax(*axis)?,
                 FloatOp::Product(p) => node.product(p)?,
-                FloatOp::ReduceSum { axes, .. } => node.reduce(axes)?,
+                FloatOp::ReduceSum { axes, .. } | FloatOp::ReduceMax { axes } => node.reduce(axes)?,
                 FloatOp::Rewire { map } => node.rewire(map)?,
             }
         }

@@ -7,7 +7,7 @@ pub mod product;
 
 pub use linear::{conv2d, dense};
 pub use pool::{max_pool, sum_pool};
-pub use product::{product, reduce_groups, reduce_sum, ProductShape};
+pub use product::{product, reduce_groups, reduce_max, reduce_sum, ProductShape};
 
 use std::ops::{Add, Mul};
 

@@ -58,6 +58,14 @@ pub fn reduce_sum<T: Scalar>(x: &[T], shape: &[usize], axes: &[usize]) -> Vec<T>
     reduce_groups(shape, axes).iter().map(|g| g.iter().fold(T::default(), |s, &i| s + x[i])).collect()
 }
 
+/// `y[g] = max x[i]` over each group of [`reduce_groups`].
+pub fn reduce_max<T: Scalar>(x: &[T], shape: &[usize], axes: &[usize]) -> Vec<T> {
+    reduce_groups(shape, axes)
+        .iter()
+        .map(|g| g.iter().map(|&i| x[i]).fold(x[g[0]], |m, v| if v > m { v } else { m }))
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

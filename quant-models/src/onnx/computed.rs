@@ -117,12 +117,15 @@ fn normalise_axes(node: &NodeProto, axes: &[i64], rank: usize) -> Result<Vec<usi
     Ok(out)
 }
 
-/// ReduceSum and ReduceMean: the axes from the attribute (older opsets) or the second input;
+/// ReduceSum, ReduceMean and ReduceMax: the axes from the attribute (older opsets) or the second input;
 /// no axes reduce everything unless `noop_with_empty_axes` is set.
 pub(super) fn reduce(ctx: &mut Ctx, node: &NodeProto) -> Result<()> {
     let x = tensor(node, ctx.val(node, 0)?, "the input")?;
     let shape = ctx.graph.tensors[x].shape.clone();
     let from_input = (node.op_type == "ReduceSum" && ctx.opset >= 13) || ctx.opset >= 18;
+    if attrs::int(node, "select_last_index", 0) != 0 {
+        return Err(unsupported(node, "select_last_index"));
+    }
     let axes = if from_input { const_ints(ctx, node, 1, "axes")? } else { attrs::ints(node, "axes") };
     let axes = match axes.filter(|a| !a.is_empty()) {
         Some(a) => normalise_axes(node, &a, shape.len())?,
@@ -132,6 +135,10 @@ pub(super) fn reduce(ctx: &mut Ctx, node: &NodeProto) -> Result<()> {
         }
         None => (0..shape.len()).collect(),
     };
+    if node.op_type == "ReduceMax" {
+        ctx.push(node, FloatOp::ReduceMax { axes }, vec![x])?;
+        return Ok(());
+    }
     let n: usize = axes.iter().map(|&a| shape[a]).product();
     let scale = if node.op_type == "ReduceMean" { 1.0 / n as f64 } else { 1.0 };
     ctx.push(node, FloatOp::ReduceSum { axes, scale }, vec![x])?;

@@ -59,6 +59,7 @@ pub const SUPPORTED_OPS: &[&str] = &[
     "Pow",
     "ReduceSum",
     "ReduceMean",
+    "ReduceMax",
     "LayerNormalization",
 ];
 

@@ -68,7 +68,7 @@ pub(super) fn translate(ctx: &mut Ctx, node: &NodeProto) -> Result<()> {
         "Neg" => neg(ctx, node),
         "Sum" => sum(ctx, node),
         "Softmax" => softmax(ctx, node),
-        "ReduceSum" | "ReduceMean" => computed::reduce(ctx, node),
+        "ReduceSum" | "ReduceMean" | "ReduceMax" => computed::reduce(ctx, node),
         "LayerNormalization" => computed::layer_norm(ctx, node),
         "Reciprocal" => activation(ctx, node, ActFn::Reciprocal),
         "Pow" => computed::pow(ctx, node),

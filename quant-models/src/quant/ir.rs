@@ -110,6 +110,8 @@ pub enum QOp {
     /// `acc[g] = Σ x[i]` over each group of [`crate::kernels::reduce_groups`]: an accumulator at
     /// `frac(x)`; a mean's `1/n` is in the requantization that follows.
     ReduceSum { axes: Vec<usize> },
+    /// `y[g] = max x[i]` over each group of [`crate::kernels::reduce_groups`]; keeps `x`'s scale.
+    ReduceMax { axes: Vec<usize> },
     /// Data movement only; see [`crate::graph::FloatOp::Rewire`]. All inputs share one scale.
     Rewire { map: Vec<Option<(u32, u32)>> },
 }
@@ -131,6 +133,7 @@ impl QOp {
             QOp::Softmax { .. } => "Softmax",
             QOp::Product(_) => "Product",
             QOp::ReduceSum { .. } => "ReduceSum",
+            QOp::ReduceMax { .. } => "ReduceMax",
             QOp::Rewire { .. } => "Rewire",
         }
     }

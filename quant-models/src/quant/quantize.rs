@@ -280,6 +280,7 @@ impl Quantizer<'_> {
                 Ok(())
             }
             FloatOp::MaxPool(window) => self.same_scale(node, QOp::MaxPool(*window), vec![x]),
+            FloatOp::ReduceMax { axes } => self.same_scale(node, QOp::ReduceMax { axes: axes.clone() }, vec![x]),
             FloatOp::AvgPool { window, count_include_pad } => {
                 self.same_scale(node, QOp::AvgPool { window: *window, count_include_pad: *count_include_pad }, vec![x])
             }
