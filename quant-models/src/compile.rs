@@ -28,8 +28,8 @@ pub fn compile_onnx(
         let scale = reference.iter().fold(1e-6f64, |m, v| m.max(v.abs()));
         let worst = ours[out].iter().zip(reference).fold(0.0f64, |m, (a, b)| m.max((a - b).abs()));
         if ours[out].len() != reference.len() || worst > TRANSLATION_TOLERANCE * scale {
-            return Err(ModelError::MalformedOnnx(format!(
-                "import check failed: output {k} differs from tract's reference by {worst:.3e} (scale {scale:.3e})"
+            return Err(ModelError::ImportMismatch(format!(
+                "output {k} differs from tract's reference by {worst:.3e} (scale {scale:.3e})"
             )));
         }
     }

@@ -23,6 +23,10 @@ pub enum ModelError {
     /// division) is not the real-valued arithmetic a quantized model approximates.
     #[error("input `{name}` has element type {dtype}: zkinfer proves real-valued models, so model inputs must be floating point")]
     NonFloatInput { name: String, dtype: String },
+    /// The imported float graph disagrees with tract's own run of the file: an op form the
+    /// importer gets wrong, refused rather than quantized.
+    #[error("import check failed: {0}; please report this model")]
+    ImportMismatch(String),
     /// A tensor's shape could not be determined statically.
     #[error("shape of tensor `{0}` is not static after setting the batch size to 1")]
     DynamicShape(String),

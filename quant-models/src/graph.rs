@@ -86,6 +86,11 @@ pub enum ActFn {
     Pow {
         exponent: f64,
     },
+    /// A comparison: 1 where `x < threshold` (`below`) or `x > threshold`, else 0.
+    Step {
+        threshold: f64,
+        below: bool,
+    },
 }
 
 impl ActFn {
@@ -128,6 +133,7 @@ impl ActFn {
             ActFn::Sqrt => x.max(0.0).sqrt(),
             ActFn::InvSqrt { divisor, epsilon } => 1.0 / (x.max(0.0) / divisor + epsilon).sqrt(),
             ActFn::Pow { exponent } => x.powf(exponent),
+            ActFn::Step { threshold, below } => f64::from(u8::from(if below { x < threshold } else { x > threshold })),
         }
     }
 
@@ -153,6 +159,7 @@ impl ActFn {
             ActFn::Sqrt => "sqrt",
             ActFn::InvSqrt { .. } => "inv_sqrt",
             ActFn::Pow { .. } => "pow",
+            ActFn::Step { .. } => "step",
         }
     }
 }

@@ -94,7 +94,7 @@ pub(super) fn matmul(ctx: &mut Ctx, node: &NodeProto, a: TensorId, b: TensorId) 
 }
 
 /// `x` viewed with `shape` (same element count and order).
-fn reshaped(ctx: &mut Ctx, node: &NodeProto, x: TensorId, shape: &[usize], tag: &str) -> Result<TensorId> {
+pub(super) fn reshaped(ctx: &mut Ctx, node: &NodeProto, x: TensorId, shape: &[usize], tag: &str) -> Result<TensorId> {
     if ctx.graph.tensors[x].shape == shape {
         return Ok(x);
     }
@@ -201,5 +201,192 @@ pub(super) fn layer_norm(ctx: &mut Ctx, node: &NodeProto) -> Result<()> {
             ctx.env.insert(name.clone(), Val::Tensor(t));
         }
     }
+    Ok(())
+}
+
+/// `y = x_0 + x_1 + …` with numpy broadcasting: a chain of `Add`s over the computed summands,
+/// the constant ones folded into one `Affine` addend at the end.
+pub(super) fn sum(ctx: &mut Ctx, node: &NodeProto) -> Result<()> {
+    let out = ctx.shape(&node.output[0])?;
+    let total: usize = out.iter().product();
+    let (mut tensors, mut addend) = (Vec::new(), vec![0.0; total]);
+    for ix in 0..node.input.len() {
+        match ctx.val(node, ix)? {
+            Val::Tensor(t) => tensors.push(broadcast_to(ctx, node, t, &out, &format!("summand{ix}"))?),
+            Val::Const { shape, data } => {
+                let index = broadcast_index(&shape, &out)
+                    .ok_or_else(|| unsupported(node, format!("summand {ix} does not broadcast to {out:?}")))?;
+                addend.iter_mut().zip(index).for_each(|(a, i)| *a += data[i]);
+            }
+        }
+    }
+    let Some((&first, rest)) = tensors.split_first() else {
+        return Err(unsupported(node, "every summand is a constant"));
+    };
+    let constant = addend.iter().any(|&a| a != 0.0);
+    let mut acc = first;
+    for (i, &t) in rest.iter().enumerate() {
+        if i + 1 == rest.len() && !constant {
+            ctx.push(node, FloatOp::Add { subtract: false }, vec![acc, t])?;
+            return Ok(());
+        }
+        acc = internal(ctx, node, &format!("partial{i}"), FloatOp::Add { subtract: false }, vec![acc, t], out.clone())?;
+    }
+    if constant || tensors.len() == 1 {
+        ctx.push(node, FloatOp::Affine { mul: vec![1.0; total], add: addend }, vec![acc])?;
+    }
+    Ok(())
+}
+
+/// A computed tensor or a constant, broadcast to `shape`.
+enum Operand {
+    Tensor(TensorId),
+    Const(Vec<f64>),
+}
+
+fn operand(ctx: &mut Ctx, node: &NodeProto, ix: usize, shape: &[usize]) -> Result<Operand> {
+    match ctx.val(node, ix)? {
+        Val::Tensor(t) => Ok(Operand::Tensor(broadcast_to(ctx, node, t, shape, &format!("operand{ix}"))?)),
+        Val::Const { shape: s, data } => {
+            let index = broadcast_index(&s, shape)
+                .ok_or_else(|| unsupported(node, format!("operand {ix} of shape {s:?} does not fit {shape:?}")))?;
+            Ok(Operand::Const(index.into_iter().map(|i| data[i]).collect()))
+        }
+    }
+}
+
+/// Less and Greater: `1` where the comparison holds, else `0`, as a step table of the
+/// difference (of a computed tensor and a constant, or of two computed tensors).
+pub(super) fn compare(ctx: &mut Ctx, node: &NodeProto) -> Result<()> {
+    let out = ctx.shape(&node.output[0])?;
+    let less = node.op_type == "Less";
+    let (a, b) = (operand(ctx, node, 0, &out)?, operand(ctx, node, 1, &out)?);
+    // `a < b` is `a − b < 0`; `a > b` is `a − b > 0`.
+    let (x, threshold, below) = match (a, b) {
+        (Operand::Tensor(a), Operand::Tensor(b)) => {
+            (internal(ctx, node, "difference", FloatOp::Add { subtract: true }, vec![a, b], out.clone())?, 0.0, less)
+        }
+        (Operand::Tensor(a), Operand::Const(c)) => (a, uniform(node, &c)?, less),
+        (Operand::Const(c), Operand::Tensor(b)) => (b, uniform(node, &c)?, !less),
+        (Operand::Const(_), Operand::Const(_)) => return Err(unsupported(node, "constant comparison was not folded")),
+    };
+    ctx.push(node, FloatOp::Activation(ActFn::Step { threshold, below }), vec![x])?;
+    Ok(())
+}
+
+/// The one value of a constant that must be the same everywhere (a table has one threshold).
+fn uniform(node: &NodeProto, c: &[f64]) -> Result<f64> {
+    match c.first() {
+        Some(&v) if c.iter().all(|&x| x == v) => Ok(v),
+        _ => Err(unsupported(node, "comparison with a constant that varies by element")),
+    }
+}
+
+/// `Where(cond, a, b) = b + cond · (a − b)` for a condition computed by Less or Greater (so
+/// exactly 0 or 1): the selection is one exact product.
+pub(super) fn select(ctx: &mut Ctx, node: &NodeProto) -> Result<()> {
+    let out = ctx.shape(&node.output[0])?;
+    let total: usize = out.iter().product();
+    let cond = match ctx.val(node, 0)? {
+        Val::Tensor(t) if produced_by_step(ctx, t) => broadcast_to(ctx, node, t, &out, "condition")?,
+        _ => return Err(unsupported(node, "the condition must be computed by Less or Greater")),
+    };
+    let (a, b) = (operand(ctx, node, 1, &out)?, operand(ctx, node, 2, &out)?);
+    let affine = |mul: Vec<f64>, add: Vec<f64>| FloatOp::Affine { mul, add };
+    // `a − b`, unless both are constants (then the whole selection is an affine map of cond).
+    let (diff, diff_inputs) = match (&a, &b) {
+        (Operand::Tensor(a), Operand::Tensor(b)) => (FloatOp::Add { subtract: true }, vec![*a, *b]),
+        (Operand::Const(a), Operand::Tensor(b)) => (affine(vec![-1.0; total], a.clone()), vec![*b]),
+        (Operand::Tensor(a), Operand::Const(b)) => (affine(vec![1.0; total], b.iter().map(|v| -v).collect()), vec![*a]),
+        (Operand::Const(a), Operand::Const(b)) => {
+            let diff = a.iter().zip(b).map(|(a, b)| a - b).collect();
+            ctx.push(node, affine(diff, b.clone()), vec![cond])?;
+            return Ok(());
+        }
+    };
+    let d = internal(ctx, node, "difference", diff, diff_inputs, out.clone())?;
+    let product = FloatOp::Product(ProductShape::elementwise(total));
+    let chosen = internal(ctx, node, "selected", product, vec![cond, d], out.clone())?;
+    match b {
+        Operand::Tensor(b) => ctx.push(node, FloatOp::Add { subtract: false }, vec![b, chosen])?,
+        Operand::Const(b) => ctx.push(node, affine(vec![1.0; total], b), vec![chosen])?,
+    };
+    Ok(())
+}
+
+/// Whether `t` is the output of a step table (values exactly 0 and 1), through any rewiring.
+fn produced_by_step(ctx: &Ctx, t: TensorId) -> bool {
+    match ctx.graph.nodes.iter().find(|n| n.output == t) {
+        Some(n) => match &n.op {
+            FloatOp::Activation(ActFn::Step { .. }) => true,
+            FloatOp::Rewire { .. } if n.inputs.len() == 1 => produced_by_step(ctx, n.inputs[0]),
+            _ => false,
+        },
+        None => false,
+    }
+}
+
+/// Max and Min of two operands: with a constant, a clip; of two computed tensors,
+/// `max(a, b) = b + relu(a − b)` and `min(a, b) = a − relu(a − b)`.
+pub(super) fn extremum(ctx: &mut Ctx, node: &NodeProto) -> Result<()> {
+    if node.input.len() != 2 {
+        return Err(unsupported(node, "only two operands are supported"));
+    }
+    let out = ctx.shape(&node.output[0])?;
+    let max = node.op_type == "Max";
+    match (operand(ctx, node, 0, &out)?, operand(ctx, node, 1, &out)?) {
+        (Operand::Tensor(x), Operand::Const(c)) | (Operand::Const(c), Operand::Tensor(x)) => {
+            let c = uniform(node, &c)?;
+            let f = match (max, c) {
+                (true, 0.0) => ActFn::Relu,
+                (true, _) => ActFn::Clip { min: c, max: f64::INFINITY },
+                (false, _) => ActFn::Clip { min: f64::NEG_INFINITY, max: c },
+            };
+            ctx.push(node, FloatOp::Activation(f), vec![x])?;
+        }
+        (Operand::Tensor(a), Operand::Tensor(b)) => {
+            let d = internal(ctx, node, "difference", FloatOp::Add { subtract: true }, vec![a, b], out.clone())?;
+            let r = internal(ctx, node, "excess", FloatOp::Activation(ActFn::Relu), vec![d], out.clone())?;
+            let (base, subtract) = if max { (b, false) } else { (a, true) };
+            ctx.push(node, FloatOp::Add { subtract }, vec![base, r])?;
+        }
+        (Operand::Const(_), Operand::Const(_)) => return Err(unsupported(node, "constant expression was not folded")),
+    }
+    Ok(())
+}
+
+/// Gather with constant indices: pure data movement (`Rewire`). Indices computed by the model
+/// (an embedding lookup into a constant table) need a lookup argument, not a wiring.
+pub(super) fn gather(ctx: &mut Ctx, node: &NodeProto) -> Result<()> {
+    let x = match ctx.val(node, 0)? {
+        Val::Tensor(t) => t,
+        Val::Const { .. } => {
+            return Err(unsupported(
+                node,
+                "a constant table indexed by computed indices (an embedding) is not supported yet",
+            ))
+        }
+    };
+    let (_, indices) = constant(node, ctx.val(node, 1)?, "the indices")?;
+    let shape = ctx.graph.tensors[x].shape.clone();
+    let axis = normalise_axes(node, &[attrs::int(node, "axis", 0)], shape.len())?[0];
+    let dim = shape[axis] as i64;
+    let mut picked = Vec::with_capacity(indices.len());
+    for &i in &indices {
+        let i = i as i64;
+        let i = if i < 0 { i + dim } else { i };
+        if !(0..dim).contains(&i) {
+            return Err(unsupported(node, format!("index {i} out of range for axis {axis} of size {dim}")));
+        }
+        picked.push(i as usize);
+    }
+    let (outer, inner): (usize, usize) = (shape[..axis].iter().product(), shape[axis + 1..].iter().product());
+    let mut map = Vec::with_capacity(outer * picked.len() * inner);
+    for o in 0..outer {
+        for &i in &picked {
+            map.extend((0..inner).map(|e| Some((0, ((o * shape[axis] + i) * inner + e) as u32))));
+        }
+    }
+    ctx.push(node, FloatOp::Rewire { map }, vec![x])?;
     Ok(())
 }

@@ -60,6 +60,12 @@ pub const SUPPORTED_OPS: &[&str] = &[
     "ReduceSum",
     "ReduceMean",
     "ReduceMax",
+    "Less",
+    "Greater",
+    "Where",
+    "Max",
+    "Min",
+    "Gather",
     "LayerNormalization",
 ];
 

@@ -9,6 +9,7 @@ mod import;
 mod reference;
 mod synth;
 mod translate;
+mod windowed;
 
 pub use import::{import_onnx, import_onnx_bytes, SUPPORTED_OPS};
 pub use reference::{tract_reference, TractModel};

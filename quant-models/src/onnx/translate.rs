@@ -4,10 +4,9 @@
 use tract_onnx::pb::NodeProto;
 
 use super::import::{node_name, Ctx, Val};
-use super::{attrs, computed};
+use super::{attrs, computed, windowed};
 use crate::error::{ModelError, Result};
 use crate::graph::{ActFn, FloatOp, TensorId};
-use crate::window::Window2d;
 
 pub(super) fn unsupported(node: &NodeProto, reason: impl Into<String>) -> ModelError {
     ModelError::UnsupportedUse { node: node_name(node), op: node.op_type.clone(), reason: reason.into() }
@@ -36,7 +35,7 @@ pub(super) fn translate(ctx: &mut Ctx, node: &NodeProto) -> Result<()> {
     match node.op_type.as_str() {
         "Gemm" => gemm(ctx, node),
         "MatMul" => matmul(ctx, node),
-        "Conv" => conv(ctx, node),
+        "Conv" => windowed::conv(ctx, node),
         "Relu" => activation(ctx, node, ActFn::Relu),
         "LeakyRelu" => activation(ctx, node, ActFn::LeakyRelu { alpha: attrs::float(node, "alpha", 0.01) }),
         "Sigmoid" => activation(ctx, node, ActFn::Sigmoid),
@@ -62,11 +61,15 @@ pub(super) fn translate(ctx: &mut Ctx, node: &NodeProto) -> Result<()> {
             let tanh_approx = attrs::string(node, "approximate", "none")? == "tanh";
             activation(ctx, node, ActFn::Gelu { tanh_approx })
         }
-        "MaxPool" | "AveragePool" | "GlobalAveragePool" => pool(ctx, node),
+        "MaxPool" | "AveragePool" | "GlobalAveragePool" => windowed::pool(ctx, node),
         "BatchNormalization" => batch_norm(ctx, node),
         "Add" | "Sub" | "Mul" | "Div" => binary(ctx, node),
         "Neg" => neg(ctx, node),
-        "Sum" => sum(ctx, node),
+        "Sum" => computed::sum(ctx, node),
+        "Less" | "Greater" => computed::compare(ctx, node),
+        "Where" => computed::select(ctx, node),
+        "Max" | "Min" => computed::extremum(ctx, node),
+        "Gather" => computed::gather(ctx, node),
         "Softmax" => softmax(ctx, node),
         "ReduceSum" | "ReduceMean" | "ReduceMax" => computed::reduce(ctx, node),
         "LayerNormalization" => computed::layer_norm(ctx, node),
@@ -219,100 +222,6 @@ fn matmul(ctx: &mut Ctx, node: &NodeProto) -> Result<()> {
     }
 }
 
-/// Resolves `auto_pad` and explicit pads into ONNX order (top, left, bottom, right).
-fn window(node: &NodeProto, kernel: [usize; 2], in_hw: (usize, usize)) -> Result<Window2d> {
-    let get2 = |name: &str, default: usize| -> Result<[usize; 2]> {
-        match attrs::ints(node, name) {
-            None => Ok([default; 2]),
-            Some(v) if v.len() == 2 && v.iter().all(|&x| x > 0) => Ok([v[0] as usize, v[1] as usize]),
-            Some(v) => Err(unsupported(node, format!("{name} {v:?}: only 2-D windows are supported"))),
-        }
-    };
-    let strides = get2("strides", 1)?;
-    let dilations = get2("dilations", 1)?;
-    let auto_pad = attrs::string(node, "auto_pad", "NOTSET")?;
-    let pads = match auto_pad.as_str() {
-        "NOTSET" => match attrs::ints(node, "pads") {
-            None => [0; 4],
-            Some(p) if p.len() == 4 && p.iter().all(|&x| x >= 0) => {
-                [p[0] as usize, p[1] as usize, p[2] as usize, p[3] as usize]
-            }
-            Some(p) => return Err(unsupported(node, format!("pads {p:?}: need 4 non-negative values"))),
-        },
-        "VALID" => [0; 4],
-        "SAME_UPPER" | "SAME_LOWER" => {
-            let total = |size: usize, k: usize, s: usize, d: usize| {
-                let out = size.div_ceil(s);
-                ((out - 1) * s + (k - 1) * d + 1).saturating_sub(size)
-            };
-            let th = total(in_hw.0, kernel[0], strides[0], dilations[0]);
-            let tw = total(in_hw.1, kernel[1], strides[1], dilations[1]);
-            if auto_pad == "SAME_UPPER" {
-                [th / 2, tw / 2, th - th / 2, tw - tw / 2]
-            } else {
-                [th - th / 2, tw - tw / 2, th / 2, tw / 2]
-            }
-        }
-        other => return Err(unsupported(node, format!("auto_pad {other}"))),
-    };
-    Ok(Window2d { kernel, strides, pads, dilations })
-}
-
-fn rank4(ctx: &Ctx, node: &NodeProto, x: TensorId) -> Result<Vec<usize>> {
-    let s = ctx.graph.tensors[x].shape.clone();
-    if s.len() != 4 || s[0] != 1 {
-        return Err(unsupported(node, format!("input shape {s:?}: only [1, C, H, W] inputs are supported")));
-    }
-    Ok(s)
-}
-
-fn conv(ctx: &mut Ctx, node: &NodeProto) -> Result<()> {
-    let x = tensor(node, ctx.val(node, 0)?, "the input")?;
-    let xs = rank4(ctx, node, x)?;
-    let (wshape, weight) = constant(node, ctx.val(node, 1)?, "the weight")?;
-    if wshape.len() != 4 {
-        return Err(unsupported(node, "only 2-D convolutions are supported"));
-    }
-    let group = attrs::int(node, "group", 1).max(1) as usize;
-    if xs[1] != wshape[1] * group || wshape[0] % group != 0 {
-        return Err(unsupported(node, format!("weight {wshape:?} does not fit input {xs:?} with group {group}")));
-    }
-    let bias = match ctx.opt_val(node, 2)? {
-        None => vec![0.0; wshape[0]],
-        Some(v) => constant(node, v, "the bias")?.1,
-    };
-    let window = window(node, [wshape[2], wshape[3]], (xs[2], xs[3]))?;
-    ctx.push(node, FloatOp::Conv { weight, bias, window, group }, vec![x])?;
-    Ok(())
-}
-
-fn pool(ctx: &mut Ctx, node: &NodeProto) -> Result<()> {
-    let x = tensor(node, ctx.val(node, 0)?, "the input")?;
-    let xs = rank4(ctx, node, x)?;
-    if node.output.iter().skip(1).any(|o| !o.is_empty()) {
-        return Err(unsupported(node, "the Indices output is not supported"));
-    }
-    let op = if node.op_type == "GlobalAveragePool" {
-        FloatOp::AvgPool { window: Window2d::new([xs[2], xs[3]]), count_include_pad: true }
-    } else {
-        if attrs::int(node, "ceil_mode", 0) != 0 {
-            return Err(unsupported(node, "ceil_mode = 1 is not supported"));
-        }
-        let k = attrs::ints(node, "kernel_shape").unwrap_or_default();
-        if k.len() != 2 || k.iter().any(|&v| v <= 0) {
-            return Err(unsupported(node, format!("kernel_shape {k:?}: only 2-D pooling is supported")));
-        }
-        let window = window(node, [k[0] as usize, k[1] as usize], (xs[2], xs[3]))?;
-        if node.op_type == "MaxPool" {
-            FloatOp::MaxPool(window)
-        } else {
-            FloatOp::AvgPool { window, count_include_pad: attrs::int(node, "count_include_pad", 0) != 0 }
-        }
-    };
-    ctx.push(node, op, vec![x])?;
-    Ok(())
-}
-
 fn batch_norm(ctx: &mut Ctx, node: &NodeProto) -> Result<()> {
     // Training mode normalises with the batch's own statistics and updates running ones: a
     // different function from the inference-mode affine map proven here.
@@ -452,38 +361,6 @@ fn neg(ctx: &mut Ctx, node: &NodeProto) -> Result<()> {
     let x = tensor(node, ctx.val(node, 0)?, "the input")?;
     let n = ctx.graph.tensors[x].shape.iter().product();
     ctx.push(node, FloatOp::Affine { mul: vec![-1.0; n], add: vec![0.0; n] }, vec![x])?;
-    Ok(())
-}
-
-/// `y = x_0 + x_1 + …` of computed tensors of the output's shape: a chain of `Add`s.
-fn sum(ctx: &mut Ctx, node: &NodeProto) -> Result<()> {
-    let shape = ctx.shape(&node.output[0])?;
-    let mut ids = Vec::new();
-    for ix in 0..node.input.len() {
-        ids.push(tensor(node, ctx.val(node, ix)?, "every summand")?);
-    }
-    if ids.iter().any(|&t| ctx.graph.tensors[t].shape != shape) {
-        return Err(unsupported(node, "every summand must have the output's shape (no broadcasting)"));
-    }
-    let Some((&first, rest)) = ids.split_first() else {
-        return Err(unsupported(node, "no inputs"));
-    };
-    let Some((&last, middle)) = rest.split_last() else {
-        ctx.env.insert(node.output[0].clone(), Val::Tensor(first));
-        return Ok(());
-    };
-    let mut acc = first;
-    for (i, &t) in middle.iter().enumerate() {
-        let partial = format!("{}/partial{i}", node.output[0]);
-        acc = ctx.graph.add_node(
-            &node_name(node),
-            FloatOp::Add { subtract: false },
-            vec![acc, t],
-            &partial,
-            shape.clone(),
-        )?;
-    }
-    ctx.push(node, FloatOp::Add { subtract: false }, vec![acc, last])?;
     Ok(())
 }
 
@@ -668,17 +545,27 @@ fn pad(ctx: &mut Ctx, node: &NodeProto) -> Result<()> {
             .and_then(|c| c.1.first().copied())
             .unwrap_or(0.0)
     };
-    if value != 0.0 {
-        return Err(unsupported(node, "only zero padding is supported"));
-    }
-    if ctx.opt_val(node, 3)?.is_some() {
-        return Err(unsupported(node, "the axes input is not supported"));
-    }
     let shape = ctx.graph.tensors[x].shape.clone();
     let rank = shape.len();
-    let pads = const_ints(ctx, node, 1, "pads")?.unwrap_or_default();
-    if pads.len() != 2 * rank || pads.iter().any(|&p| p < 0) {
-        return Err(unsupported(node, format!("pads {pads:?}: need {} non-negative values", 2 * rank)));
+    let given = const_ints(ctx, node, 1, "pads")?.unwrap_or_default();
+    // With the axes input, `pads` lists the begins then the ends of those axes only.
+    let axes: Vec<i64> = match const_ints(ctx, node, 3, "axes")? {
+        Some(axes) => axes.iter().map(|&a| if a < 0 { a + rank as i64 } else { a }).collect(),
+        None => (0..rank as i64).collect(),
+    };
+    if given.len() != 2 * axes.len()
+        || given.iter().any(|&p| p < 0)
+        || axes.iter().any(|&a| !(0..rank as i64).contains(&a))
+    {
+        return Err(unsupported(
+            node,
+            format!("pads {given:?} for axes {axes:?}: need two non-negative values per axis"),
+        ));
+    }
+    let mut pads = vec![0i64; 2 * rank];
+    for (k, &a) in axes.iter().enumerate() {
+        pads[a as usize] = given[k];
+        pads[a as usize + rank] = given[k + axes.len()];
     }
     let out_shape: Vec<usize> = (0..rank).map(|a| shape[a] + (pads[a] + pads[a + rank]) as usize).collect();
     let in_strides = strides(&shape);
@@ -696,8 +583,16 @@ fn pad(ctx: &mut Ctx, node: &NodeProto) -> Result<()> {
             }
             Some((0, src as u32))
         })
-        .collect();
-    ctx.push(node, FloatOp::Rewire { map }, vec![x])?;
+        .collect::<Vec<_>>();
+    if value == 0.0 {
+        ctx.push(node, FloatOp::Rewire { map }, vec![x])?;
+        return Ok(());
+    }
+    // A non-zero constant: zero padding, then that constant added where the padding is.
+    let add = map.iter().map(|m| if m.is_none() { value } else { 0.0 }).collect();
+    let name = format!("{}:zero_padded", node_name(node));
+    let padded = ctx.graph.add_node(&name, FloatOp::Rewire { map }, vec![x], &name, out_shape)?;
+    ctx.push(node, FloatOp::Affine { mul: vec![1.0; n], add }, vec![padded])?;
     Ok(())
 }
 

@@ -110,6 +110,23 @@ macro_rules! node_test_cases {
             test_unsqueeze_two_axes: 1,
             test_concat_3d_axis_1: 2,
             test_slice: 1,
+            test_gather_0: 1,
+            test_gather_2d_indices: 1,
+            test_gather_1: 1,
+            test_leakyrelu_expanded: 1,
+            test_clip_expanded: 1,
+            test_clip_splitbounds_expanded: 1,
+            test_relu_expanded_ver18: 1,
+            test_constant_pad: 1,
+            test_maxpool_2d_ceil: 1,
+            test_averagepool_2d_ceil: 1,
+            test_maxpool_1d_default: 1,
+            test_averagepool_1d_default: 1,
+            test_maxpool_3d_dilations: 1,
+            test_gelu_default_1_expanded: 1,
+            test_gelu_tanh_1_expanded: 1,
+            test_averagepool_2d_dilations: 1,
+            test_maxpool_2d_ceil_output_size_reduce_by_one: 1,
         }
     };
     (@ $($test:ident: $dynamic:expr,)*) => {$(
