@@ -26,7 +26,7 @@ fn broadcast_to(ctx: &mut Ctx, node: &NodeProto, x: TensorId, shape: &[usize], t
 }
 
 /// Adds `op` as an internal node of `node` (named after it with `tag`), returning its output.
-fn internal(
+pub(super) fn internal(
     ctx: &mut Ctx,
     node: &NodeProto,
     tag: &str,

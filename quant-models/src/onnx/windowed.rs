@@ -8,8 +8,8 @@
 use tract_onnx::pb::NodeProto;
 
 use super::attrs;
-use super::computed::reshaped;
-use super::import::{node_name, Ctx};
+use super::computed::{internal, reshaped};
+use super::import::{Ctx, Val};
 use super::translate::{constant, tensor, unsupported};
 use crate::error::Result;
 use crate::graph::{FloatOp, TensorId};
@@ -101,22 +101,64 @@ fn ceil_extension(size: usize, a: Axis) -> usize {
     ((out - 1) * a.stride + span).saturating_sub(padded)
 }
 
-/// The input of a windowed op: `[1, C, spatial…]` with `rank` spatial axes (batch size 1).
+/// The input shape of a windowed op: `[N, C, spatial…]` with an allowed number of spatial axes.
 fn input(ctx: &Ctx, node: &NodeProto, x: TensorId, ranks: &[usize]) -> Result<Vec<usize>> {
     let s = ctx.graph.tensors[x].shape.clone();
     if s.len() < 3 || !ranks.contains(&(s.len() - 2)) {
-        return Err(unsupported(
-            node,
-            format!("input shape {s:?}: {} spatial axes are not supported", s.len().saturating_sub(2)),
-        ));
-    }
-    if s[0] != 1 {
-        return Err(unsupported(node, format!("input shape {s:?}: batch size {} (only 1 is supported)", s[0])));
+        let spatial = s.len().saturating_sub(2);
+        return Err(unsupported(node, format!("input shape {s:?}: {spatial} spatial axes are not supported")));
     }
     Ok(s)
 }
 
-/// Conv, 1-D (as 2-D over an `[1, L]` plane) or 2-D.
+/// The op applied to one sample (`[1, C, …]` in, `[1, C', …]` out), returning its output.
+type Single<'a> = dyn Fn(&mut Ctx, TensorId, &[usize], &[usize], &str) -> Result<TensorId> + 'a;
+
+/// Applies `single` to every sample of the batch, each viewed as `[1, C, …]`, and binds the
+/// node's output to the results concatenated along the batch axis: one proof covers the
+/// batch, at `N` times the rows of one sample.
+fn per_sample(ctx: &mut Ctx, node: &NodeProto, x: TensorId, xs: &[usize], single: &Single) -> Result<()> {
+    let out = ctx.shape(&node.output[0])?;
+    let n = xs[0];
+    let (sample_in, sample_out) = ([&[1], &xs[1..]].concat(), [&[1], &out[1..]].concat());
+    let y = if n == 1 {
+        single(ctx, x, &sample_in, &sample_out, "")?
+    } else {
+        let (in_len, out_len) = (sample_in.iter().product::<usize>(), sample_out.iter().product::<usize>());
+        let mut parts = Vec::with_capacity(n);
+        for b in 0..n {
+            let map = (0..in_len).map(|e| Some((0, (b * in_len + e) as u32))).collect();
+            let xb = internal(ctx, node, &format!("sample{b}"), FloatOp::Rewire { map }, vec![x], sample_in.clone())?;
+            parts.push(single(ctx, xb, &sample_in, &sample_out, &b.to_string())?);
+        }
+        let map = (0..n * out_len).map(|e| Some(((e / out_len) as u32, (e % out_len) as u32))).collect();
+        internal(ctx, node, "batch", FloatOp::Rewire { map }, parts, out)?
+    };
+    ctx.graph.tensors[y].name = node.output[0].clone();
+    ctx.env.insert(node.output[0].clone(), Val::Tensor(y));
+    Ok(())
+}
+
+/// `op` (a 2-D windowed op) on one sample `x` seen as `[1, C, H, W]`: a 1-D sample is viewed
+/// with `H = 1`.
+fn planar(
+    ctx: &mut Ctx,
+    node: &NodeProto,
+    x: TensorId,
+    xs: &[usize],
+    op: FloatOp,
+    out: &[usize],
+    tag: &str,
+) -> Result<TensorId> {
+    if xs.len() == 4 {
+        return internal(ctx, node, &format!("op{tag}"), op, vec![x], out.to_vec());
+    }
+    let plane = reshaped(ctx, node, x, &[1, xs[1], 1, xs[2]], &format!("plane{tag}"))?;
+    let y = internal(ctx, node, &format!("op{tag}"), op, vec![plane], vec![1, out[1], 1, out[2]])?;
+    reshaped(ctx, node, y, out, &format!("line{tag}"))
+}
+
+/// Conv, 1-D (as 2-D over an `[1, L]` plane) or 2-D, any batch size.
 pub(super) fn conv(ctx: &mut Ctx, node: &NodeProto) -> Result<()> {
     let x = tensor(node, ctx.val(node, 0)?, "the input")?;
     let xs = input(ctx, node, x, &[1, 2])?;
@@ -139,25 +181,10 @@ pub(super) fn conv(ctx: &mut Ctx, node: &NodeProto) -> Result<()> {
         _ => return Err(unsupported(node, "only 1-D and 2-D convolutions are supported")),
     };
     let op = FloatOp::Conv { weight, bias, window, group };
-    planar(ctx, node, x, &xs, op)
+    per_sample(ctx, node, x, &xs, &|ctx, x, xs, out, tag| planar(ctx, node, x, xs, op.clone(), out, tag))
 }
 
-/// `op` (a 2-D windowed op) on `x` seen as `[1, C, H, W]`: a 1-D input is viewed as `H = 1`.
-fn planar(ctx: &mut Ctx, node: &NodeProto, x: TensorId, xs: &[usize], op: FloatOp) -> Result<()> {
-    if xs.len() == 4 {
-        ctx.push(node, op, vec![x])?;
-        return Ok(());
-    }
-    let out = ctx.shape(&node.output[0])?;
-    let plane = reshaped(ctx, node, x, &[1, xs[1], 1, xs[2]], "plane")?;
-    let name = format!("{}:planar", node_name(node));
-    let y = ctx.graph.add_node(&name, op, vec![plane], &name, vec![1, out[1], 1, out[2]])?;
-    let map = (0..out.iter().product::<usize>() as u32).map(|e| Some((0, e))).collect();
-    ctx.push(node, FloatOp::Rewire { map }, vec![y])?;
-    Ok(())
-}
-
-/// MaxPool, AveragePool and GlobalAveragePool over 1, 2 or 3 spatial axes.
+/// MaxPool, AveragePool and GlobalAveragePool over 1, 2 or 3 spatial axes, any batch size.
 pub(super) fn pool(ctx: &mut Ctx, node: &NodeProto) -> Result<()> {
     let x = tensor(node, ctx.val(node, 0)?, "the input")?;
     let xs = input(ctx, node, x, &[1, 2, 3])?;
@@ -180,29 +207,33 @@ pub(super) fn pool(ctx: &mut Ctx, node: &NodeProto) -> Result<()> {
         _ => FloatOp::AvgPool { window, count_include_pad: count_include_pad || node.op_type == "GlobalAveragePool" },
     };
     match axes[..] {
-        [l] => planar(ctx, node, x, &xs, make(window2d(Axis::UNIT, l))),
-        [h, w] => planar(ctx, node, x, &xs, make(window2d(h, w))),
+        [l] => {
+            let op = make(window2d(Axis::UNIT, l));
+            per_sample(ctx, node, x, &xs, &|ctx, x, xs, out, tag| planar(ctx, node, x, xs, op.clone(), out, tag))
+        }
+        [h, w] => {
+            let op = make(window2d(h, w));
+            per_sample(ctx, node, x, &xs, &|ctx, x, xs, out, tag| planar(ctx, node, x, xs, op.clone(), out, tag))
+        }
         [d, h, w] => {
             // Over (H, W) of each depth slice, then over the depth of each (H', W') position.
-            let out = ctx.shape(&node.output[0])?;
-            let (c, depth) = (xs[1], xs[2]);
-            let (od, oh, ow) = (out[2], out[3], out[4]);
-            let slices = reshaped(ctx, node, x, &[1, c * depth, xs[3], xs[4]], "slices")?;
-            let name = format!("{}:hw", node_name(node));
-            let hw =
-                ctx.graph.add_node(&name, make(window2d(h, w)), vec![slices], &name, vec![1, c * depth, oh, ow])?;
-            let columns = reshaped(ctx, node, hw, &[1, c, depth, oh * ow], "columns")?;
-            let name = format!("{}:depth", node_name(node));
-            let y = ctx.graph.add_node(
-                &name,
-                make(window2d(d, Axis::UNIT)),
-                vec![columns],
-                &name,
-                vec![1, c, od, oh * ow],
-            )?;
-            let map = (0..out.iter().product::<usize>() as u32).map(|e| Some((0, e))).collect();
-            ctx.push(node, FloatOp::Rewire { map }, vec![y])?;
-            Ok(())
+            let (hw_op, depth_op) = (make(window2d(h, w)), make(window2d(d, Axis::UNIT)));
+            per_sample(ctx, node, x, &xs, &|ctx, x, xs, out, tag| {
+                let (c, depth, (od, oh, ow)) = (xs[1], xs[2], (out[2], out[3], out[4]));
+                let slices = reshaped(ctx, node, x, &[1, c * depth, xs[3], xs[4]], &format!("slices{tag}"))?;
+                let hw =
+                    internal(ctx, node, &format!("hw{tag}"), hw_op.clone(), vec![slices], vec![1, c * depth, oh, ow])?;
+                let columns = reshaped(ctx, node, hw, &[1, c, depth, oh * ow], &format!("columns{tag}"))?;
+                let y = internal(
+                    ctx,
+                    node,
+                    &format!("depth{tag}"),
+                    depth_op.clone(),
+                    vec![columns],
+                    vec![1, c, od, oh * ow],
+                )?;
+                reshaped(ctx, node, y, out, &format!("volume{tag}"))
+            })
         }
         _ => Err(unsupported(node, "pooling over more than 3 axes is not supported")),
     }

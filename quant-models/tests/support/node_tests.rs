@@ -238,18 +238,22 @@ pub struct Case {
 /// Loads a node test, freezing inputs from index `dynamic` on into initializers.
 #[allow(dead_code)] // not every file that includes this module uses it
 pub fn load_case(name: &str, dynamic: usize) -> Case {
-    load_case_with(name, |k, _| k < dynamic)
+    load_case_at(&node_test_dir().join(name), |k, _| k < dynamic)
 }
 
-/// Loads a node test, keeping as model inputs those for which `keep(index, data_type)` holds and
+/// Loads the test case in `dir`, keeping as model inputs those for which `keep(index, data_type)` holds and
 /// freezing the others into initializers (weights, shapes, axes, indices).
-pub fn load_case_with(name: &str, keep: impl Fn(usize, i32) -> bool) -> Case {
-    let dir = node_test_dir().join(name);
+pub fn load_case_at(dir: &Path, keep: impl Fn(usize, i32) -> bool) -> Case {
     let mut model = ModelProto::decode(&std::fs::read(dir.join("model.onnx")).unwrap()[..]).unwrap();
     let graph = model.graph.as_mut().unwrap();
     let mut inputs = Vec::new();
     let mut kept = Vec::new();
-    for (k, input) in std::mem::take(&mut graph.input).into_iter().enumerate() {
+    // Older exports also list their initializers as graph inputs; the data files cover the rest.
+    let initialized: Vec<String> = graph.initializer.iter().map(|t| t.name.clone()).collect();
+    let (given, real): (Vec<_>, Vec<_>) =
+        std::mem::take(&mut graph.input).into_iter().partition(|i| initialized.contains(&i.name));
+    kept.extend(given);
+    for (k, input) in real.into_iter().enumerate() {
         let mut t = load_pb(&dir.join(format!("test_data_set_0/input_{k}.pb")));
         if keep(k, t.data_type) {
             inputs.push(tensor_values(&t).1);
