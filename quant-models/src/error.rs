@@ -27,6 +27,9 @@ pub enum ModelError {
     /// importer gets wrong, refused rather than quantized.
     #[error("import check failed: {0}; please report this model")]
     ImportMismatch(String),
+    /// tract, the float reference every import is checked against, cannot run the model.
+    #[error("the float reference (tract) cannot run this model, so its import cannot be checked: {0}")]
+    ReferenceFailed(String),
     /// A tensor's shape could not be determined statically.
     #[error("shape of tensor `{0}` is not static after setting the batch size to 1")]
     DynamicShape(String),

@@ -86,6 +86,8 @@ pub enum ActFn {
     Pow {
         exponent: f64,
     },
+    /// The natural logarithm (the most negative representable value at 0 and below).
+    Ln,
     /// A comparison: 1 where `x < threshold` (`below`) or `x > threshold`, else 0.
     Step {
         threshold: f64,
@@ -133,6 +135,7 @@ impl ActFn {
             ActFn::Sqrt => x.max(0.0).sqrt(),
             ActFn::InvSqrt { divisor, epsilon } => 1.0 / (x.max(0.0) / divisor + epsilon).sqrt(),
             ActFn::Pow { exponent } => x.powf(exponent),
+            ActFn::Ln => x.ln(),
             ActFn::Step { threshold, below } => f64::from(u8::from(if below { x < threshold } else { x > threshold })),
         }
     }
@@ -159,6 +162,7 @@ impl ActFn {
             ActFn::Sqrt => "sqrt",
             ActFn::InvSqrt { .. } => "inv_sqrt",
             ActFn::Pow { .. } => "pow",
+            ActFn::Ln => "ln",
             ActFn::Step { .. } => "step",
         }
     }

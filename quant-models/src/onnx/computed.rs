@@ -1,5 +1,5 @@
-//! Ops between computed tensors: broadcasting, elementwise Add/Sub/Mul/Div and MatMul of two
-//! computed operands, reductions, and the layer norm built from them. Broadcasting is a
+//! Ops between computed tensors: broadcasting, elementwise Add/Sub/Mul/Div and MatMul (and
+//! Gemm) of two computed operands, reductions, comparisons and selection, PRelu. Broadcasting is a
 //! `Rewire` (copy constraints, no rows); products are exact `Product` ops; a quotient is a
 //! product with a tabulated reciprocal.
 
@@ -13,7 +13,13 @@ use crate::graph::{ActFn, FloatOp, TensorId};
 use crate::kernels::ProductShape;
 
 /// `x` broadcast (numpy rules) to `shape`: itself when the shapes agree, else a `Rewire`.
-fn broadcast_to(ctx: &mut Ctx, node: &NodeProto, x: TensorId, shape: &[usize], tag: &str) -> Result<TensorId> {
+pub(super) fn broadcast_to(
+    ctx: &mut Ctx,
+    node: &NodeProto,
+    x: TensorId,
+    shape: &[usize],
+    tag: &str,
+) -> Result<TensorId> {
     let from = ctx.graph.tensors[x].shape.clone();
     if from == shape {
         return Ok(x);
@@ -103,7 +109,7 @@ pub(super) fn reshaped(ctx: &mut Ctx, node: &NodeProto, x: TensorId, shape: &[us
 }
 
 /// Axes normalised to `0..rank`, sorted, distinct.
-fn normalise_axes(node: &NodeProto, axes: &[i64], rank: usize) -> Result<Vec<usize>> {
+pub(super) fn normalise_axes(node: &NodeProto, axes: &[i64], rank: usize) -> Result<Vec<usize>> {
     let mut out = Vec::with_capacity(axes.len());
     for &a in axes {
         let a = if a < 0 { a + rank as i64 } else { a };
@@ -153,54 +159,6 @@ pub(super) fn pow(ctx: &mut Ctx, node: &NodeProto) -> Result<()> {
         return Err(unsupported(node, "the exponent must be one constant"));
     };
     ctx.push(node, FloatOp::Activation(ActFn::Pow { exponent }), vec![x])?;
-    Ok(())
-}
-
-/// LayerNormalization over the axes from `axis` on, built from exact ops: the mean, the
-/// deviation `d = x − mean`, the exact sum of squares `Σ d·d` (one product per group, no
-/// rounding before the sum) rescaled straight into a `1/√(Σ/n + ε)` table, the product
-/// `d · 1/√(…)`, then the constant scale and bias. The optional Mean and InvStdDev outputs are
-/// the intermediate tensors.
-pub(super) fn layer_norm(ctx: &mut Ctx, node: &NodeProto) -> Result<()> {
-    let x = tensor(node, ctx.val(node, 0)?, "the input")?;
-    let shape = ctx.graph.tensors[x].shape.clone();
-    let rank = shape.len();
-    let axis = attrs::int(node, "axis", -1);
-    let axis = normalise_axes(node, &[axis], rank)?[0];
-    let axes: Vec<usize> = (axis..rank).collect();
-    let n: usize = shape[axis..].iter().product();
-    let stats_shape: Vec<usize> = shape.iter().enumerate().map(|(i, &d)| if i < axis { d } else { 1 }).collect();
-    let scale = 1.0 / n as f64;
-    let mean = internal(ctx, node, "mean", FloatOp::ReduceSum { axes, scale }, vec![x], stats_shape.clone())?;
-    let mean_b = broadcast_to(ctx, node, mean, &shape, "mean_b")?;
-    let d = internal(ctx, node, "deviation", FloatOp::Add { subtract: true }, vec![x, mean_b], shape.clone())?;
-    let total: usize = shape.iter().product();
-    // The reduced axes are the trailing ones: each group is `n` consecutive elements.
-    let groups = ProductShape { batch: total / n, m: 1, k: n, n: 1 };
-    let squares = internal(ctx, node, "sum_of_squares", FloatOp::Product(groups), vec![d, d], stats_shape.clone())?;
-    let inv = ActFn::InvSqrt { divisor: n as f64, epsilon: attrs::float(node, "epsilon", 1e-5) };
-    let inv_std = internal(ctx, node, "inv_std", FloatOp::Activation(inv), vec![squares], stats_shape)?;
-    let inv_b = broadcast_to(ctx, node, inv_std, &shape, "inv_std_b")?;
-    let product = FloatOp::Product(ProductShape::elementwise(total));
-    let normalized = internal(ctx, node, "normalized", product, vec![d, inv_b], shape.clone())?;
-    let operand = |ctx: &Ctx, ix: usize, what: &str, default: f64| -> Result<Vec<f64>> {
-        match ctx.opt_val(node, ix)? {
-            None => Ok(vec![default; total]),
-            Some(v) => {
-                let (s, data) = constant(node, v, what)?;
-                let index = broadcast_index(&s, &shape)
-                    .ok_or_else(|| unsupported(node, format!("{what} of shape {s:?} does not fit {shape:?}")))?;
-                Ok(index.into_iter().map(|i| data[i]).collect())
-            }
-        }
-    };
-    let (mul, add) = (operand(ctx, 1, "the scale", 1.0)?, operand(ctx, 2, "the bias", 0.0)?);
-    ctx.push(node, FloatOp::Affine { mul, add }, vec![normalized])?;
-    for (ix, t) in [(1, mean), (2, inv_std)] {
-        if let Some(name) = node.output.get(ix).filter(|o| !o.is_empty()) {
-            ctx.env.insert(name.clone(), Val::Tensor(t));
-        }
-    }
     Ok(())
 }
 
@@ -355,38 +313,87 @@ pub(super) fn extremum(ctx: &mut Ctx, node: &NodeProto) -> Result<()> {
     Ok(())
 }
 
-/// Gather with constant indices: pure data movement (`Rewire`). Indices computed by the model
-/// (an embedding lookup into a constant table) need a lookup argument, not a wiring.
-pub(super) fn gather(ctx: &mut Ctx, node: &NodeProto) -> Result<()> {
-    let x = match ctx.val(node, 0)? {
-        Val::Tensor(t) => t,
-        Val::Const { .. } => {
-            return Err(unsupported(
+/// PRelu with a constant slope: a leaky ReLU table when the slope is one number, else
+/// `(1 − slope)·relu(x) + slope·x` with per-element constants.
+pub(super) fn prelu(ctx: &mut Ctx, node: &NodeProto) -> Result<()> {
+    let x = tensor(node, ctx.val(node, 0)?, "the input")?;
+    let shape = ctx.graph.tensors[x].shape.clone();
+    let (slope_shape, slope) = constant(node, ctx.val(node, 1)?, "the slope")?;
+    // Older exports give one slope per channel as a plain `[C]`: lay it along axis 1.
+    let per_channel = slope_shape.len() == 1 && shape.len() > 2 && slope_shape[0] == shape[1] && shape[1] > 1;
+    let slope_shape = if per_channel { [slope_shape, vec![1; shape.len() - 2]].concat() } else { slope_shape };
+    let index = broadcast_index(&slope_shape, &shape)
+        .ok_or_else(|| unsupported(node, format!("slope of shape {slope_shape:?} does not fit {shape:?}")))?;
+    let slope: Vec<f64> = index.into_iter().map(|i| slope[i]).collect();
+    if let Ok(alpha) = uniform(node, &slope) {
+        ctx.push(node, FloatOp::Activation(ActFn::LeakyRelu { alpha }), vec![x])?;
+        return Ok(());
+    }
+    let relu = internal(ctx, node, "relu", FloatOp::Activation(ActFn::Relu), vec![x], shape.clone())?;
+    let zeros = vec![0.0; slope.len()];
+    let positive = FloatOp::Affine { mul: slope.iter().map(|s| 1.0 - s).collect(), add: zeros.clone() };
+    let a = internal(ctx, node, "positive", positive, vec![relu], shape.clone())?;
+    let b = internal(ctx, node, "sloped", FloatOp::Affine { mul: slope, add: zeros }, vec![x], shape)?;
+    ctx.push(node, FloatOp::Add { subtract: false }, vec![a, b])?;
+    Ok(())
+}
+
+/// Gemm whose `B` is computed: `alpha · A′ · B′ + beta · C` with `A′`, `B′` optionally
+/// transposed (a `Rewire`), the product exact.
+pub(super) fn gemm_computed(ctx: &mut Ctx, node: &NodeProto, a: TensorId, b: TensorId) -> Result<()> {
+    let oriented = |ctx: &mut Ctx, t: TensorId, attr: &str, tag: &str| -> Result<TensorId> {
+        let s = ctx.graph.tensors[t].shape.clone();
+        if s.len() != 2 {
+            return Err(unsupported(node, format!("operand of shape {s:?}: Gemm needs 2-D operands")));
+        }
+        if attrs::int(node, attr, 0) == 0 {
+            return Ok(t);
+        }
+        let map = (0..s[0] * s[1]).map(|e| Some((0, ((e % s[0]) * s[1] + e / s[0]) as u32))).collect();
+        internal(ctx, node, tag, FloatOp::Rewire { map }, vec![t], vec![s[1], s[0]])
+    };
+    let (a, b) = (oriented(ctx, a, "transA", "a_t")?, oriented(ctx, b, "transB", "b_t")?);
+    let (m, k, n) = (ctx.graph.tensors[a].shape[0], ctx.graph.tensors[a].shape[1], ctx.graph.tensors[b].shape[1]);
+    if ctx.graph.tensors[b].shape[0] != k {
+        return Err(unsupported(node, "inner dimensions differ"));
+    }
+    let out = vec![m, n];
+    let product =
+        internal(ctx, node, "product", FloatOp::Product(ProductShape { batch: 1, m, k, n }), vec![a, b], out.clone())?;
+    let (alpha, beta) = (attrs::float(node, "alpha", 1.0), attrs::float(node, "beta", 1.0));
+    let c = match ctx.opt_val(node, 2)? {
+        None => vec![0.0; m * n],
+        Some(Val::Const { shape, data }) => {
+            let index = broadcast_index(&shape, &out).ok_or_else(|| unsupported(node, "C does not broadcast"))?;
+            index.into_iter().map(|i| beta * data[i]).collect()
+        }
+        Some(Val::Tensor(c)) => {
+            // A computed C: `alpha · product + beta · C`.
+            let scaled = internal(
+                ctx,
                 node,
-                "a constant table indexed by computed indices (an embedding) is not supported yet",
-            ))
+                "scaled",
+                FloatOp::Affine { mul: vec![alpha; m * n], add: vec![0.0; m * n] },
+                vec![product],
+                out.clone(),
+            )?;
+            let c = broadcast_to(ctx, node, c, &out, "c")?;
+            let c = if beta == 1.0 {
+                c
+            } else {
+                internal(
+                    ctx,
+                    node,
+                    "c_scaled",
+                    FloatOp::Affine { mul: vec![beta; m * n], add: vec![0.0; m * n] },
+                    vec![c],
+                    out.clone(),
+                )?
+            };
+            ctx.push(node, FloatOp::Add { subtract: false }, vec![scaled, c])?;
+            return Ok(());
         }
     };
-    let (_, indices) = constant(node, ctx.val(node, 1)?, "the indices")?;
-    let shape = ctx.graph.tensors[x].shape.clone();
-    let axis = normalise_axes(node, &[attrs::int(node, "axis", 0)], shape.len())?[0];
-    let dim = shape[axis] as i64;
-    let mut picked = Vec::with_capacity(indices.len());
-    for &i in &indices {
-        let i = i as i64;
-        let i = if i < 0 { i + dim } else { i };
-        if !(0..dim).contains(&i) {
-            return Err(unsupported(node, format!("index {i} out of range for axis {axis} of size {dim}")));
-        }
-        picked.push(i as usize);
-    }
-    let (outer, inner): (usize, usize) = (shape[..axis].iter().product(), shape[axis + 1..].iter().product());
-    let mut map = Vec::with_capacity(outer * picked.len() * inner);
-    for o in 0..outer {
-        for &i in &picked {
-            map.extend((0..inner).map(|e| Some((0, ((o * shape[axis] + i) * inner + e) as u32))));
-        }
-    }
-    ctx.push(node, FloatOp::Rewire { map }, vec![x])?;
+    ctx.push(node, FloatOp::Affine { mul: vec![alpha; m * n], add: c }, vec![product])?;
     Ok(())
 }

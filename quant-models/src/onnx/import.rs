@@ -66,6 +66,11 @@ pub const SUPPORTED_OPS: &[&str] = &[
     "Max",
     "Min",
     "Gather",
+    "InstanceNormalization",
+    "LogSoftmax",
+    "PRelu",
+    "Split",
+    "Tile",
     "LayerNormalization",
 ];
 

@@ -6,6 +6,8 @@ mod attrs;
 mod computed;
 mod gelu;
 mod import;
+mod movement;
+mod normalization;
 mod reference;
 mod synth;
 mod translate;

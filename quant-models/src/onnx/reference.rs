@@ -9,7 +9,7 @@ use tract_onnx::prelude::*;
 use crate::error::{ModelError, Result};
 
 fn err(e: TractError) -> ModelError {
-    ModelError::MalformedOnnx(format!("tract reference run: {e:#}"))
+    ModelError::ReferenceFailed(format!("{e:#}"))
 }
 
 /// An ONNX model optimised once by tract (f32, batch 1), to run many times.

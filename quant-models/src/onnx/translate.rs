@@ -4,7 +4,7 @@
 use tract_onnx::pb::NodeProto;
 
 use super::import::{node_name, Ctx, Val};
-use super::{attrs, computed, windowed};
+use super::{attrs, computed, movement, normalization, windowed};
 use crate::error::{ModelError, Result};
 use crate::graph::{ActFn, FloatOp, TensorId};
 
@@ -69,10 +69,15 @@ pub(super) fn translate(ctx: &mut Ctx, node: &NodeProto) -> Result<()> {
         "Less" | "Greater" => computed::compare(ctx, node),
         "Where" => computed::select(ctx, node),
         "Max" | "Min" => computed::extremum(ctx, node),
-        "Gather" => computed::gather(ctx, node),
+        "Gather" => movement::gather(ctx, node),
         "Softmax" => softmax(ctx, node),
         "ReduceSum" | "ReduceMean" | "ReduceMax" => computed::reduce(ctx, node),
-        "LayerNormalization" => computed::layer_norm(ctx, node),
+        "LayerNormalization" => normalization::layer_norm(ctx, node),
+        "InstanceNormalization" => normalization::instance_norm(ctx, node),
+        "LogSoftmax" => normalization::log_softmax(ctx, node),
+        "PRelu" => computed::prelu(ctx, node),
+        "Split" => movement::split(ctx, node),
+        "Tile" => movement::tile(ctx, node),
         "Reciprocal" => activation(ctx, node, ActFn::Reciprocal),
         "Pow" => computed::pow(ctx, node),
         "Cast" | "CastLike" => cast(ctx, node),
@@ -139,6 +144,9 @@ fn foldable_into_last(ctx: &Ctx, node: &NodeProto, t: TensorId) -> bool {
 
 fn gemm(ctx: &mut Ctx, node: &NodeProto) -> Result<()> {
     let mut x = tensor(node, ctx.val(node, 0)?, "Gemm's A")?;
+    if let Val::Tensor(b) = ctx.val(node, 1)? {
+        return computed::gemm_computed(ctx, node, x, b);
+    }
     if attrs::int(node, "transA", 0) != 0 {
         let xs = ctx.graph.tensors[x].shape.clone();
         if xs.len() != 2 {
@@ -530,11 +538,26 @@ fn slice(ctx: &mut Ctx, node: &NodeProto) -> Result<()> {
     Ok(())
 }
 
+/// The input index that padded position `c` (relative to the input's start) repeats, or
+/// `None` for a constant.
+fn padded_source(mode: &str, c: i64, size: i64) -> Option<i64> {
+    if (0..size).contains(&c) {
+        return Some(c);
+    }
+    match mode {
+        "edge" => Some(c.clamp(0, size - 1)),
+        // Mirrored without repeating the edge; the padding is checked to be under the size.
+        "reflect" => Some(if c < 0 { -c } else { 2 * (size - 1) - c }),
+        "wrap" => Some(c.rem_euclid(size)),
+        _ => None,
+    }
+}
+
 fn pad(ctx: &mut Ctx, node: &NodeProto) -> Result<()> {
     let x = tensor(node, ctx.val(node, 0)?, "the input")?;
     let mode = attrs::string(node, "mode", "constant")?;
-    if mode != "constant" {
-        return Err(unsupported(node, format!("mode {mode}: only constant padding is supported")));
+    if !["constant", "edge", "reflect", "wrap"].contains(&mode.as_str()) {
+        return Err(unsupported(node, format!("mode {mode}")));
     }
     let value = if ctx.opset < 11 {
         attrs::float(node, "value", 0.0)
@@ -567,6 +590,9 @@ fn pad(ctx: &mut Ctx, node: &NodeProto) -> Result<()> {
         pads[a as usize] = given[k];
         pads[a as usize + rank] = given[k + axes.len()];
     }
+    if mode == "reflect" && (0..rank).any(|a| pads[a].max(pads[a + rank]) >= shape[a] as i64) {
+        return Err(unsupported(node, "reflect padding as wide as the input"));
+    }
     let out_shape: Vec<usize> = (0..rank).map(|a| shape[a] + (pads[a] + pads[a + rank]) as usize).collect();
     let in_strides = strides(&shape);
     let n: usize = out_shape.iter().product();
@@ -576,10 +602,7 @@ fn pad(ctx: &mut Ctx, node: &NodeProto) -> Result<()> {
             for axis in (0..rank).rev() {
                 let c = (rem % out_shape[axis]) as i64 - pads[axis];
                 rem /= out_shape[axis];
-                if c < 0 || c >= shape[axis] as i64 {
-                    return None;
-                }
-                src += c as usize * in_strides[axis];
+                src += padded_source(&mode, c, shape[axis] as i64)? as usize * in_strides[axis];
             }
             Some((0, src as u32))
         })

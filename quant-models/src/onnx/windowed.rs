@@ -3,7 +3,9 @@
 //! Everything runs on the 2-D window of [`Window2d`]: a 1-D op is a 2-D one over an `[1, L]`
 //! plane, and a 3-D pool is two 2-D pools, first over `(H, W)` of every depth slice, then over
 //! the depth. Both stages are exact for a maximum; for a mean, each stage divides by its own
-//! count and the counts multiply to the box's (one rounding per stage).
+//! count and the counts multiply to the box's (one rounding per stage). A 3-D convolution is
+//! one 2-D convolution per output depth slice, over the input slices its depth taps read
+//! stacked as channels: one exact dot product per output, as in 2-D.
 
 use tract_onnx::pb::NodeProto;
 
@@ -158,10 +160,10 @@ fn planar(
     reshaped(ctx, node, y, out, &format!("line{tag}"))
 }
 
-/// Conv, 1-D (as 2-D over an `[1, L]` plane) or 2-D, any batch size.
+/// Conv, 1-D (as 2-D over an `[1, L]` plane), 2-D or 3-D, any batch size.
 pub(super) fn conv(ctx: &mut Ctx, node: &NodeProto) -> Result<()> {
     let x = tensor(node, ctx.val(node, 0)?, "the input")?;
-    let xs = input(ctx, node, x, &[1, 2])?;
+    let xs = input(ctx, node, x, &[1, 2, 3])?;
     let (wshape, weight) = constant(node, ctx.val(node, 1)?, "the weight")?;
     if wshape.len() != xs.len() {
         return Err(unsupported(node, format!("weight {wshape:?} does not fit input {xs:?}")));
@@ -177,11 +179,94 @@ pub(super) fn conv(ctx: &mut Ctx, node: &NodeProto) -> Result<()> {
     let axes = spatial_axes(node, &wshape[2..], &xs[2..])?;
     let window = match axes[..] {
         [l] => window2d(Axis::UNIT, l),
-        [h, w] => window2d(h, w),
-        _ => return Err(unsupported(node, "only 1-D and 2-D convolutions are supported")),
+        [h, w] | [_, h, w] => window2d(h, w),
+        _ => return Err(unsupported(node, "only 1-D, 2-D and 3-D convolutions are supported")),
     };
+    if let [d, _, _] = axes[..] {
+        let kernel = Conv3d { weight, wshape, bias, window, group, depth: d };
+        return per_sample(ctx, node, x, &xs, &|ctx, x, xs, out, tag| kernel.slices(ctx, node, x, xs, out, tag));
+    }
     let op = FloatOp::Conv { weight, bias, window, group };
     per_sample(ctx, node, x, &xs, &|ctx, x, xs, out, tag| planar(ctx, node, x, xs, op.clone(), out, tag))
+}
+
+/// A 3-D convolution: its weight `[C_out, C_in / group, kd, kh, kw]`, the `(H, W)` window and
+/// the depth axis.
+struct Conv3d {
+    weight: Vec<f64>,
+    wshape: Vec<usize>,
+    bias: Vec<f64>,
+    window: Window2d,
+    group: usize,
+    depth: Axis,
+}
+
+impl Conv3d {
+    /// One sample: for each output depth `od`, the input slices at `od·s + t·d − pad` for every
+    /// depth tap `t` (zero outside), stacked per group as channels `[t][c]`, go through a 2-D
+    /// convolution whose weight is the matching `[C_out, kd · C_in / group, kh, kw]` reordering.
+    fn slices(
+        &self,
+        ctx: &mut Ctx,
+        node: &NodeProto,
+        x: TensorId,
+        xs: &[usize],
+        out: &[usize],
+        tag: &str,
+    ) -> Result<TensorId> {
+        let (c_in, depth, h, w) = (xs[1], xs[2], xs[3], xs[4]);
+        let (c_out, per_group, kd, kh, kw) =
+            (self.wshape[0], self.wshape[1], self.wshape[2], self.wshape[3], self.wshape[4]);
+        let (od_n, oh, ow) = (out[2], out[3], out[4]);
+        let plane = kh * kw;
+        // W'[o][(t·per_group + c)][plane] = W[o][c][t][plane].
+        let mut weight = Vec::with_capacity(self.weight.len());
+        for o in 0..c_out {
+            for t in 0..kd {
+                for c in 0..per_group {
+                    let at = (((o * per_group + c) * kd) + t) * plane;
+                    weight.extend_from_slice(&self.weight[at..at + plane]);
+                }
+            }
+        }
+        let op = FloatOp::Conv { weight, bias: self.bias.clone(), window: self.window, group: self.group };
+        let groups = self.group;
+        let mut parts = Vec::with_capacity(od_n);
+        for od in 0..od_n {
+            let mut map = Vec::with_capacity(groups * kd * per_group * h * w);
+            for g in 0..groups {
+                for t in 0..kd {
+                    let z = (od * self.depth.stride + t * self.depth.dilation)
+                        .checked_sub(self.depth.begin)
+                        .filter(|&z| z < depth);
+                    for c in 0..per_group {
+                        let channel = g * per_group + c;
+                        map.extend((0..h * w).map(|e| z.map(|z| (0, (((channel * depth) + z) * h * w + e) as u32))));
+                    }
+                }
+            }
+            let stacked_shape = vec![1, groups * kd * per_group, h, w];
+            let stacked =
+                internal(ctx, node, &format!("taps{tag}_{od}"), FloatOp::Rewire { map }, vec![x], stacked_shape)?;
+            parts.push(internal(
+                ctx,
+                node,
+                &format!("slice{tag}_{od}"),
+                op.clone(),
+                vec![stacked],
+                vec![1, c_out, oh, ow],
+            )?);
+        }
+        debug_assert_eq!(c_in, groups * per_group);
+        // out[o][od][p] = part od's [o][p].
+        let map = (0..c_out * od_n * oh * ow)
+            .map(|e| {
+                let (o, od, p) = (e / (od_n * oh * ow), (e / (oh * ow)) % od_n, e % (oh * ow));
+                Some((od as u32, (o * oh * ow + p) as u32))
+            })
+            .collect();
+        internal(ctx, node, &format!("volume{tag}"), FloatOp::Rewire { map }, parts, out.to_vec())
+    }
 }
 
 /// MaxPool, AveragePool and GlobalAveragePool over 1, 2 or 3 spatial axes, any batch size.
