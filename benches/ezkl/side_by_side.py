@@ -23,7 +23,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-SHIPPED = ["digits-mlp", "digits-cnn", "fashion-cnn"]
+SHIPPED = ["digits-mlp", "digits-cnn", "fashion-cnn", "lenet5"]
 DEFAULT_MODELS = SHIPPED + ["mlp-16", "mlp-64", "mlp-256", "mlp-1024"]
 EZKL_VERSION = "23.0.5"
 

@@ -26,7 +26,8 @@ macro_rules! shipped {
 /// Name, ONNX bytes, calibration set and sample input of a shipped model.
 type Shipped = (&'static str, &'static [u8], &'static [u8], &'static [u8]);
 
-const SHIPPED: [Shipped; 3] = [shipped!("digits-mlp"), shipped!("digits-cnn"), shipped!("fashion-cnn")];
+const SHIPPED: [Shipped; 4] =
+    [shipped!("digits-mlp"), shipped!("digits-cnn"), shipped!("fashion-cnn"), shipped!("lenet5")];
 
 /// Names of the shipped models.
 pub fn names() -> impl Iterator<Item = &'static str> {

@@ -276,7 +276,16 @@ fn pytorch_converted_and_operator_cases() {
     }
     cases.sort();
     assert_eq!(cases.len(), 115, "the onnx 1.22.0 wheel has 117 such cases");
-    let outcomes = run_all(cases, |folder, set| load_case_at(&data.join(set).join(folder), |_, _| true));
+    let mut outcomes = run_all(cases, |folder, set| load_case_at(&data.join(set).join(folder), |_, _| true));
+    // Here integer inputs are token ids and indices (Embedding), which a prover should take:
+    // refused for now, not meaningless.
+    for (_, _, outcome) in &mut outcomes {
+        if let Outcome::NotApplicable(why) = outcome {
+            if why.contains("element type") {
+                *outcome = Outcome::Refused(why.clone());
+            }
+        }
+    }
     let (passed, wrong) = report(&outcomes);
     let names: Vec<&str> = wrong.iter().map(|w| w.1.as_str()).collect();
     assert!(wrong.is_empty(), "{} case(s) answered wrong or panicked: {names:?}", wrong.len());

