@@ -214,7 +214,7 @@ impl Conv3d {
         out: &[usize],
         tag: &str,
     ) -> Result<TensorId> {
-        let (c_in, depth, h, w) = (xs[1], xs[2], xs[3], xs[4]);
+        let (depth, h, w) = (xs[2], xs[3], xs[4]);
         let (c_out, per_group, kd, kh, kw) =
             (self.wshape[0], self.wshape[1], self.wshape[2], self.wshape[3], self.wshape[4]);
         let (od_n, oh, ow) = (out[2], out[3], out[4]);
@@ -257,7 +257,6 @@ impl Conv3d {
                 vec![1, c_out, oh, ow],
             )?);
         }
-        debug_assert_eq!(c_in, groups * per_group);
         // out[o][od][p] = part od's [o][p].
         let map = (0..c_out * od_n * oh * ow)
             .map(|e| {
