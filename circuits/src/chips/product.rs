@@ -176,6 +176,17 @@ mod tests {
 
     #[test]
     fn a_wrong_product_is_rejected() {
+        // Job 3's output is one more than its products sum to, and the public value agrees with
+        // it: only the product gate of its last row can tell.
+        let mut c = case();
+        c.sum_delta = vec![(3, 2, 1)];
+        let mut public = expected(&A, &B);
+        public[3] += Fr::one();
+        assert!(!verifies(6, &c, public));
+    }
+
+    #[test]
+    fn an_output_other_than_the_proven_one_is_rejected() {
         let mut public = expected(&A, &B);
         public[3] += Fr::one();
         assert!(!verifies(6, &case(), public));
@@ -206,10 +217,13 @@ mod tests {
     fn operands_not_copied_from_their_producer_are_rejected() {
         // The chip multiplies other values than the producer's cells hold: only the copy
         // constraints can tell.
-        let mut c = case();
-        let mut other = c.inputs.clone();
-        other[7] += 2;
-        c.chip_inputs = Some(other.clone());
-        assert!(!verifies(6, &c, expected(&other[..6], &other[6..])));
+        // Once in an element of `a`, once in one of `b`: each operand's copy is needed.
+        for at in [1, 7] {
+            let mut c = case();
+            let mut other = c.inputs.clone();
+            other[at] += 2;
+            c.chip_inputs = Some(other.clone());
+            assert!(!verifies(6, &c, expected(&other[..6], &other[6..])), "element {at}");
+        }
     }
 }
