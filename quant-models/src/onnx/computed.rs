@@ -27,8 +27,7 @@ pub(super) fn broadcast_to(
     let index = broadcast_index(&from, shape)
         .ok_or_else(|| unsupported(node, format!("shape {from:?} does not broadcast to {shape:?}")))?;
     let map = index.into_iter().map(|e| Some((0, e as u32))).collect();
-    let name = format!("{}:{tag}", node_name(node));
-    ctx.graph.add_node(&name, FloatOp::Rewire { map }, vec![x], &name, shape.to_vec())
+    internal(ctx, node, tag, FloatOp::Rewire { map }, vec![x], shape.to_vec())
 }
 
 /// Adds `op` as an internal node of `node` (named after it with `tag`), returning its output.
