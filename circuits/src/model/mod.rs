@@ -11,9 +11,15 @@
 //!
 //! The witness is the integer inference trace: every value laid out comes from
 //! `zkinfer_quant_models::infer::run`, so proving follows exactly what `zkinfer run` computed.
+//!
+//! Where things are: `layout.rs` holds the layout parameters, `plan.rs` the constants and
+//! table entries each op needs, `jobs.rs` each op's work in chip terms (windows, groups,
+//! dot-product jobs, lanes); the chip calls per op are in `synthesize` below.
 
-use std::collections::BTreeMap;
-use std::ops::Range;
+mod jobs;
+mod layout;
+mod plan;
+
 use std::sync::Arc;
 
 use halo2_proofs::circuit::{Cell, Layouter, SimpleFloorPlanner, Value};
@@ -21,18 +27,20 @@ use halo2_proofs::halo2curves::bn256::Fr;
 use halo2_proofs::plonk::{Advice, Circuit, Column, ConstraintSystem, Error, Fixed, Instance};
 use zkinfer_quant_models::infer::Trace;
 use zkinfer_quant_models::kernels::reduce_groups;
-use zkinfer_quant_models::quant::{saturates, signed_range, Activation, QOp, QuantModel};
-use zkinfer_quant_models::window::Window2d;
+use zkinfer_quant_models::quant::{saturates, QOp, QuantModel};
 
-use crate::chips::conv::{conv_jobs, conv_jobs_shape};
-use crate::chips::dense::{DenseConfig, DenseJob, DenseShape, DotJob};
-use crate::chips::limbs::{limbs, limbs_above};
+use crate::chips::dense::{DenseConfig, DenseJob};
 use crate::chips::maxpool::{MaxPoolConfig, Window};
 use crate::chips::product::{ProductConfig, ProductJob};
-use crate::chips::requant::{Output, RequantConfig, RequantParams, RequantShape};
-use crate::chips::softmax::{SoftmaxConfig, SoftmaxGroup, SoftmaxParams, SoftmaxRow, SoftmaxShape, MAX_INPUT_BITS};
+use crate::chips::requant::{RequantConfig, RequantParams};
+use crate::chips::softmax::{SoftmaxConfig, SoftmaxGroup, SoftmaxRow};
 use crate::field::fe;
 use crate::table::{LookupTable, TableConfig};
+
+use jobs::{avg_divisor, axis_groups, chunks, dot_jobs, pool_windows, Lanes};
+pub use layout::{LayoutParams, RowBudget, MAX_DENSE_PACKING};
+use plan::{plan_nodes, NodePlan, Plans};
+pub use plan::{ColumnNeeds, MAX_MODEL_INPUT_BITS};
 
 /// Why a model cannot be laid out as a circuit.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -55,101 +63,6 @@ pub enum CircuitError {
     TraceMismatch(String),
 }
 
-/// Layout parameters chosen by the planner. They decide the circuit's columns and instance,
-/// so they are part of the model's identity (hashed into the model id).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct LayoutParams {
-    /// Packing of the dense chip.
-    pub dense: DenseShape,
-    /// Lanes of each chip (0: the model does not use it).
-    pub dense_lanes: usize,
-    pub requant_lanes: usize,
-    pub maxpool_lanes: usize,
-    pub softmax_lanes: usize,
-    /// Lanes of the product chip (products of two computed tensors).
-    #[serde(default)]
-    pub product_lanes: usize,
-    /// Limb columns of the requant chip.
-    pub requant: RequantShape,
-    /// Limb columns of the softmax chip.
-    pub softmax: SoftmaxShape,
-    /// Whether a fixed cell holding 0 exists (zero padding copies it).
-    pub zero_cell: bool,
-    /// Width of range-checked limbs: the table holds `[0, 2^limb_bits)` ranges.
-    pub limb_bits: u32,
-    /// Whether the model input is part of the public instance. When false the buyer sees only
-    /// the output and the model id; the input stays the provider's witness.
-    pub public_input: bool,
-}
-
-/// The widest packing a layout may ask for (bounds what a key file can make `configure` allocate).
-pub const MAX_DENSE_PACKING: usize = 256;
-const MAX_LANES: usize = 64;
-
-impl LayoutParams {
-    /// Rejects layouts no planner produces (a corrupt or hostile key file).
-    pub fn check(&self) -> Result<(), CircuitError> {
-        let DenseShape { width, outputs } = self.dense;
-        let bad = |m: String| Err(CircuitError::BadLayout(m));
-        if !(1..=MAX_DENSE_PACKING).contains(&width) || !(1..=MAX_DENSE_PACKING).contains(&outputs) {
-            return bad(format!("dense packing {width} x {outputs} is outside 1..={MAX_DENSE_PACKING}"));
-        }
-        let lanes = [self.dense_lanes, self.requant_lanes, self.maxpool_lanes, self.softmax_lanes, self.product_lanes];
-        if lanes.iter().any(|&l| l > MAX_LANES) {
-            return bad(format!("more than {MAX_LANES} lanes"));
-        }
-        let RequantShape { r_limbs, u_limbs, v_limbs, .. } = self.requant;
-        if r_limbs > 8 || u_limbs > 8 || v_limbs > 8 || !(1..=20).contains(&self.limb_bits) {
-            return bad(format!("requant limbs {:?} of {} bits", self.requant, self.limb_bits));
-        }
-        if self.softmax.r_limbs > 8 || self.softmax.y_limbs > 8 {
-            return bad(format!("softmax limbs {:?}", self.softmax));
-        }
-        Ok(())
-    }
-}
-
-impl Default for LayoutParams {
-    /// A middle-of-the-road layout (the planner chooses per model).
-    fn default() -> Self {
-        LayoutParams {
-            dense: DenseShape::default(),
-            dense_lanes: 1,
-            requant_lanes: 1,
-            maxpool_lanes: 1,
-            softmax_lanes: 0,
-            product_lanes: 0,
-            requant: RequantShape { r_limbs: 2, u_limbs: 1, v_limbs: 1, table: true },
-            softmax: SoftmaxShape::default(),
-            zero_cell: false,
-            limb_bits: 8,
-            public_input: true,
-        }
-    }
-}
-
-/// Rows used by the tallest lane of each chip and by the lookup table.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct RowBudget {
-    pub input: usize,
-    /// Public values (inputs when public, outputs) in the instance column.
-    pub instance: usize,
-    pub dense: usize,
-    pub requant: usize,
-    pub maxpool: usize,
-    pub softmax: usize,
-    pub product: usize,
-    pub table: usize,
-}
-
-impl RowBudget {
-    /// The tallest of them: the circuit's height before blinding rows.
-    pub fn max(&self) -> usize {
-        let chips = self.dense.max(self.requant).max(self.maxpool).max(self.softmax).max(self.product);
-        self.input.max(self.instance).max(chips).max(self.table)
-    }
-}
-
 /// Columns of the model circuit.
 #[derive(Clone, Debug)]
 pub struct ModelConfig {
@@ -162,302 +75,6 @@ pub struct ModelConfig {
     softmax: Vec<SoftmaxConfig>,
     product: Vec<ProductConfig>,
     zero: Option<Column<Fixed>>,
-}
-
-/// What a node needs from the shared table and its constants.
-#[derive(Clone, Debug)]
-enum NodePlan {
-    Requant(RequantParams),
-    /// The range tag that bounds differences of the pooled tensor's values.
-    MaxPool(u64),
-    /// The rounded-mean division per window size `n`.
-    AvgPool(BTreeMap<usize, RequantParams>),
-    /// The exponential and division constants, and the range tag of the group maximum.
-    Softmax(SoftmaxParams, u64),
-    Wiring,
-}
-
-/// Column needs of a model beyond its chips' lanes: limb columns of the requant and softmax
-/// chips at the layout's limb width, and whether zero padding needs a constant cell.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct ColumnNeeds {
-    pub requant: RequantShape,
-    pub softmax: SoftmaxShape,
-    pub zero_cell: bool,
-}
-
-/// The per-node plans, the table they need, and the columns they use.
-struct Plans {
-    /// The range check of each model input: an identity requantization row per element,
-    /// which proves `v ∈ [-2^(bits-1), 2^(bits-1))` with the requant chip's limbs.
-    inputs: Vec<RequantParams>,
-    nodes: Vec<NodePlan>,
-    table: LookupTable,
-    needs: ColumnNeeds,
-}
-
-/// `t ∈ [-h, h)` for a symmetric power-of-two domain.
-fn half_domain(domain: (i64, i64)) -> Option<i64> {
-    let h = -domain.0;
-    (h > 0 && h.count_ones() == 1 && domain.1 == h - 1).then_some(h)
-}
-
-fn plan_nodes(model: &QuantModel, limb_bits: u32) -> Result<Plans, CircuitError> {
-    let mut table = LookupTable::default();
-    let mut shape = RequantShape::default();
-    let (mut softmax, mut zero_cell) = (SoftmaxShape::default(), false);
-    let mut nodes = Vec::with_capacity(model.nodes.len());
-    // `acc_bits`: the accumulator's width, which bounds how far below the domain a ReLU's
-    // input can go.
-    let mut requant = |table: &mut LookupTable, mult, half, divisor, domain, activation: &Activation, acc_bits| {
-        let direct = match activation {
-            Activation::Relu => Some(Output::Relu),
-            Activation::Identity => Some(Output::Identity),
-            Activation::Table { .. } => None,
-        };
-        let (output, h, u_limbs) = match (direct, half_domain(domain)) {
-            (Some(output), Some(h)) => (output, h, limbs(table, h, limb_bits)),
-            _ => (Output::Table(table.function_tag(domain, activation)), 0, Vec::new()),
-        };
-        let (low, v_limbs) = match output {
-            Output::Relu => {
-                let low = relu_low_bound(mult, half, divisor, acc_bits, h);
-                (low, limbs_above(table, low, h.trailing_zeros(), limb_bits))
-            }
-            _ => (h, Vec::new()),
-        };
-        let r_limbs = limbs(table, divisor, limb_bits);
-        let params = RequantParams { mult, half, divisor, output, h, low, r_limbs, u_limbs, v_limbs };
-        shape.r_limbs = shape.r_limbs.max(params.r_limbs.len());
-        shape.u_limbs = shape.u_limbs.max(params.u_limbs.len());
-        shape.v_limbs = shape.v_limbs.max(params.v_limbs.len());
-        shape.table |= matches!(output, Output::Table(_));
-        params
-    };
-    // Every model input cell, public or private, is range-checked to its declared width.
-    let mut inputs = Vec::with_capacity(model.inputs.len());
-    for &t in &model.inputs {
-        let t = &model.tensors[t];
-        if !(1..=MAX_MODEL_INPUT_BITS).contains(&t.bits) {
-            return Err(CircuitError::UnsupportedOp {
-                op: format!("model input of {} bits (at most {MAX_MODEL_INPUT_BITS})", t.bits),
-                node: t.name.clone(),
-            });
-        }
-        inputs.push(requant(&mut table, 1, 0, 1, signed_range(t.bits), &Activation::Identity, 0));
-    }
-    for node in &model.nodes {
-        nodes.push(match &node.op {
-            QOp::Requant { mult, shift, domain, activation } => {
-                let divisor = 1i64 << shift;
-                let acc_bits = model.tensors[node.inputs[0]].bits;
-                NodePlan::Requant(requant(&mut table, *mult, divisor / 2, divisor, *domain, activation, acc_bits))
-            }
-            QOp::AvgPool { window, count_include_pad } => {
-                let (i, o) = (&model.tensors[node.inputs[0]].shape, &model.tensors[node.output].shape);
-                let domain = signed_range(model.tensors[node.output].bits);
-                let mut by_n = BTreeMap::new();
-                for taps in pool_windows(i, o, window) {
-                    let n = avg_divisor(&taps, window, *count_include_pad);
-                    if let std::collections::btree_map::Entry::Vacant(e) = by_n.entry(n) {
-                        let (two_n, n) = (2 * n as i64, n as i64);
-                        e.insert(requant(&mut table, 2, n, two_n, domain, &Activation::Identity, 0));
-                    }
-                }
-                NodePlan::AvgPool(by_n)
-            }
-            QOp::MaxPool(_) | QOp::ReduceMax { .. } => {
-                NodePlan::MaxPool(table.range_tag(1i64 << model.tensors[node.inputs[0]].bits))
-            }
-            QOp::Softmax { axis, exp_table } => {
-                let (x, y) = (&model.tensors[node.inputs[0]], &model.tensors[node.output]);
-                let n = x.shape.get(*axis).copied().unwrap_or(0);
-                let params =
-                    SoftmaxParams::new(&mut table, exp_table, x.bits, n, y.frac_bits, limb_bits).ok_or_else(|| {
-                        CircuitError::UnsupportedOp {
-                            op: format!("Softmax over {n} inputs of {} bits (at most {MAX_INPUT_BITS})", x.bits),
-                            node: node.name.clone(),
-                        }
-                    })?;
-                softmax.r_limbs = softmax.r_limbs.max(params.shape().r_limbs);
-                softmax.y_limbs = softmax.y_limbs.max(params.shape().y_limbs);
-                NodePlan::Softmax(params, table.range_tag(1i64 << x.bits))
-            }
-            QOp::Rewire { map } => {
-                zero_cell |= map.iter().any(Option::is_none);
-                NodePlan::Wiring
-            }
-            QOp::Dense { .. }
-            | QOp::Conv { .. }
-            | QOp::Add { .. }
-            | QOp::Affine { .. }
-            | QOp::Product(_)
-            | QOp::ReduceSum { .. } => NodePlan::Wiring,
-        });
-    }
-    Ok(Plans { inputs, nodes, table, needs: ColumnNeeds { requant: shape, softmax, zero_cell } })
-}
-
-/// The widest model input the range check accepts (limbs of at most 8 columns).
-pub const MAX_MODEL_INPUT_BITS: u32 = 32;
-
-/// The smallest power of two `L ≥ h` with `t ≥ -L` for every quotient
-/// `t = floor((acc · mult + half) / divisor)` of an accumulator of `acc_bits` signed bits.
-fn relu_low_bound(mult: i64, half: i64, divisor: i64, acc_bits: u32, h: i64) -> i64 {
-    let reach = 1i128 << acc_bits.clamp(1, 62).saturating_sub(1);
-    let t = |acc: i128| (acc * mult as i128 + half as i128).div_euclid(divisor as i128);
-    let lowest = t(-reach).min(t(reach - 1));
-    let needed = (-lowest).max(h as i128).max(1) as u128;
-    needed.next_power_of_two().min(1 << 62) as i64
-}
-
-/// The taps inside the input of each pooling window, as input element indices.
-fn pool_windows(input: &[usize], output: &[usize], window: &Window2d) -> Vec<Vec<usize>> {
-    let (c, h, w, oh, ow) = (input[1], input[2], input[3], output[2], output[3]);
-    let mut out = Vec::with_capacity(c * oh * ow);
-    for ch in 0..c {
-        for oy in 0..oh {
-            for ox in 0..ow {
-                let mut taps = Vec::new();
-                for ky in 0..window.kernel[0] {
-                    for kx in 0..window.kernel[1] {
-                        if let Some((iy, ix)) = window.input_at(oy, ox, ky, kx, h, w) {
-                            taps.push((ch * h + iy) * w + ix);
-                        }
-                    }
-                }
-                out.push(taps);
-            }
-        }
-    }
-    out
-}
-
-/// The element indices of each softmax group along `axis`, in row-major order of the others.
-fn axis_groups(shape: &[usize], axis: usize) -> Vec<Vec<usize>> {
-    let n = shape.get(axis).copied().unwrap_or(1);
-    let inner: usize = shape.iter().skip(axis + 1).product();
-    let outer: usize = shape.iter().take(axis).product();
-    (0..outer).flat_map(|o| (0..inner).map(move |i| (0..n).map(|k| (o * n + k) * inner + i).collect())).collect()
-}
-
-/// The divisor of an average-pool window: the kernel area, or the taps inside the input.
-fn avg_divisor<T>(taps: &[T], window: &Window2d, count_include_pad: bool) -> usize {
-    if count_include_pad {
-        window.kernel[0] * window.kernel[1]
-    } else {
-        taps.len()
-    }
-}
-
-/// `0..n` cut into at most `parts` contiguous pieces of near-equal size.
-fn chunks(n: usize, parts: usize) -> impl Iterator<Item = Range<usize>> {
-    let size = n.div_ceil(parts.max(1)).max(1);
-    (0..n).step_by(size).map(move |s| s..(s + size).min(n))
-}
-
-/// Row cursors of a chip's lanes; work goes to the lowest lane.
-#[derive(Clone, Debug)]
-struct Lanes(Vec<usize>);
-
-impl Lanes {
-    fn new(n: usize) -> Self {
-        Lanes(vec![0; n])
-    }
-
-    /// Reserves `rows` on the least-used lane: `(lane, first row)`.
-    fn place(&mut self, rows: usize) -> Result<(usize, usize), Error> {
-        let (lane, &start) = self.0.iter().enumerate().min_by_key(|(_, &h)| h).ok_or(Error::Synthesis)?;
-        self.0[lane] += rows;
-        Ok((lane, start))
-    }
-
-    fn height(&self) -> usize {
-        self.0.iter().copied().max().unwrap_or(0)
-    }
-}
-
-/// Elementwise `out[i] = bias[i] + Σ_j weights[j][i] · x_j[i]` over `inputs` operands (each
-/// `n` long, concatenated in `x`), `group` elements per job so one packed row serves several.
-fn elementwise_jobs(x: &[i64], n: usize, weights: &[&[i64]], bias: &[i64], group: usize) -> Vec<DotJob> {
-    let operands = weights.len();
-    chunks(n, n.div_ceil(group.max(1)))
-        .map(|c| {
-            let g = c.len();
-            let taps: Vec<usize> = (0..operands).flat_map(|j| c.clone().map(move |i| j * n + i)).collect();
-            // Output `o` reads tap `j·g + o` with its operand's weight; every other tap weighs 0.
-            let weight = (0..g)
-                .flat_map(|o| (0..operands * g).map(move |t| (o, t)))
-                .map(|(o, t)| if t % g == o { weights[t / g][c.start + o] } else { 0 })
-                .collect();
-            DotJob {
-                values: taps.iter().map(|&t| x[t]).collect(),
-                taps: taps.into_iter().map(Some).collect(),
-                weight,
-                bias: bias[c.clone()].to_vec(),
-                outputs: c.collect(),
-            }
-        })
-        .collect()
-}
-
-/// One plain sum per group of input elements (reductions, average-pool windows before their
-/// division): weights 1, no bias.
-fn sum_jobs(groups: Vec<Vec<usize>>, x: &[i64]) -> Vec<DotJob> {
-    groups
-        .into_iter()
-        .enumerate()
-        .map(|(o, taps)| DotJob {
-            values: taps.iter().map(|&i| x[i]).collect(),
-            weight: vec![1; taps.len()],
-            taps: taps.into_iter().map(Some).collect(),
-            bias: vec![0],
-            outputs: vec![o],
-        })
-        .collect()
-}
-
-/// The dot-product jobs of a node (dense blocks of outputs split across lanes, convolution
-/// pixels, average-pool windows, elementwise affine maps and sums), reading input values from
-/// `x`: the node's inputs concatenated.
-fn dot_jobs(
-    model: &QuantModel,
-    node: &zkinfer_quant_models::quant::QNode,
-    x: &[i64],
-    lanes: usize,
-    packing: DenseShape,
-) -> Vec<DotJob> {
-    let (input, output) = (&model.tensors[node.inputs[0]].shape, &model.tensors[node.output].shape);
-    let n = model.tensors[node.output].len();
-    match &node.op {
-        QOp::Affine { mul, add } => elementwise_jobs(x, n, &[mul], add, packing.width.min(packing.outputs)),
-        QOp::Add { a_mult, b_mult } => {
-            let (a, b) = (vec![*a_mult; n], vec![*b_mult; n]);
-            elementwise_jobs(x, n, &[&a, &b], &vec![0; n], (packing.width / 2).max(1).min(packing.outputs))
-        }
-        QOp::Dense { weight, bias, inputs, outputs, .. } => {
-            let (n, m) = (*inputs, *outputs);
-            let mut jobs = Vec::new();
-            for (b, row) in x.chunks(n).enumerate() {
-                for outs in chunks(m, lanes) {
-                    jobs.push(DotJob {
-                        taps: (b * n..(b + 1) * n).map(Some).collect(),
-                        values: row.to_vec(),
-                        weight: weight[outs.start * n..outs.end * n].to_vec(),
-                        bias: bias[outs.clone()].to_vec(),
-                        outputs: outs.map(|o| b * m + o).collect(),
-                    });
-                }
-            }
-            jobs
-        }
-        QOp::Conv { weight, bias, window, group, .. } => {
-            conv_jobs(&conv_jobs_shape(input, output, *group, window), window, weight, bias, x)
-        }
-        QOp::ReduceSum { axes } => sum_jobs(reduce_groups(input, axes), x),
-        QOp::AvgPool { window, .. } => sum_jobs(pool_windows(input, output, window), x),
-        _ => Vec::new(),
-    }
 }
 
 /// Where each piece of work goes, in the order synthesis lays it out.
@@ -930,37 +547,5 @@ impl Circuit<Fr> for ModelCircuit {
             }
         }
         Ok(())
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::relu_low_bound;
-
-    /// `L` must cover the most negative quotient any accumulator of the declared width can give
-    /// (or honest proofs of extreme inputs fail), and be the smallest such power of two `≥ h` (each
-    /// doubling costs a limb). Its soundness needs only a power of two `≥ h`.
-    #[test]
-    fn the_relu_low_bound_is_the_smallest_power_of_two_covering_every_quotient() {
-        // Some cases sit exactly on a power of two, where an off-by-one doubles or halves `L`.
-        let cases = [
-            (1, 0, 1, 8, 128),
-            (3, 16, 32, 20, 128),
-            (77, 1 << 9, 1 << 10, 24, 128),
-            (5, 2, 4, 18, 16),
-            (1, 0, 1, 4, 64),
-            (1, 1, 2, 10, 16),
-            (-1, 0, 1, 8, 64),
-            (-128, 0, 127, 8, 64),
-        ];
-        for (mult, half, divisor, acc_bits, h) in cases {
-            let low = relu_low_bound(mult, half, divisor, acc_bits, h);
-            let reach = 1i128 << (acc_bits - 1);
-            let t = |acc: i128| (acc * mult as i128 + half as i128).div_euclid(divisor as i128);
-            let lowest = t(-reach).min(t(reach - 1));
-            assert!(low.count_ones() == 1 && low >= h, "{low}");
-            assert!(lowest >= -(low as i128), "t = {lowest} below -{low}");
-            assert!(low == h || lowest < -(low as i128 / 2), "{low} is not the smallest (t ≥ {lowest}, h = {h})");
-        }
     }
 }
