@@ -139,6 +139,13 @@ impl DenseConfig {
         sums
     }
 
+    /// Where output `out` of a job over `inputs` values ends in [`DenseConfig::witness`]'s
+    /// running sums: its block's last row.
+    pub fn final_sum_index(&self, inputs: usize, out: usize) -> usize {
+        let (kd, steps) = (self.shape.outputs, inputs.div_ceil(self.shape.width));
+        ((out / kd) * steps + steps - 1) * kd + out % kd
+    }
+
     /// Lays out one dot-product job with its running sums (from [`DenseConfig::witness`]) from
     /// absolute row `start` of the chip's columns (halo2-axiom's planner places every region at
     /// row 0, so callers keep a row cursor per chip); returns one accumulator cell per output.

@@ -427,7 +427,13 @@ impl Circuit<Fr> for ModelCircuit {
                     DenseJob { inputs: &inputs, input_values: &job.values, weight: &job.weight, bias: &job.bias };
                 let &(lane, start) = dense_at.next().ok_or(Error::Synthesis)?;
                 let chip = &config.dense[lane];
-                let sums = chip.witness(&dense_job);
+                let mut sums = chip.witness(&dense_job);
+                if !matches!(plan, NodePlan::AvgPool(_)) {
+                    // The outputs are the trace's (an average pool's window sums are not in it).
+                    for (k, &o) in job.outputs.iter().enumerate() {
+                        sums[chip.final_sum_index(job.values.len(), k)] = values[node.output][o];
+                    }
+                }
                 let accs = chip.assign(&mut layouter, start, &dense_job, &sums)?;
                 if let NodePlan::AvgPool(by_n) = plan {
                     // The window sum, then the rounded mean `floor((2·sum + n) / 2n)`.
@@ -519,7 +525,13 @@ impl Circuit<Fr> for ModelCircuit {
                                     .collect(),
                             })
                             .collect();
-                        let sums: Vec<Vec<i64>> = jobs.iter().map(ProductJob::witness).collect();
+                        let mut sums: Vec<Vec<i64>> = jobs.iter().map(ProductJob::witness).collect();
+                        // The outputs are the trace's.
+                        for (s, o) in sums.iter_mut().zip(c.clone()) {
+                            if let Some(last) = s.last_mut() {
+                                *last = values[node.output][o];
+                            }
+                        }
                         let &(lane, start) = product_at.next().ok_or(Error::Synthesis)?;
                         let assigned = config.product[lane].assign(&mut layouter, start, &jobs, &sums)?;
                         for (i, cell) in c.zip(assigned) {
