@@ -7,6 +7,7 @@ write a sample input plus a labelled test set in the formats `zkinfer` reads:
 * sample input: `{"input_data": [[flat floats]]}` (one list per model input);
 * labelled set: `{"samples": [[flat floats], ...], "labels": [int, ...]}`.
 """
+import gzip
 import json
 import os
 
@@ -30,6 +31,26 @@ def write_labelled_set(path, xs, labels, decimals=4):
     samples = [_round(np.ravel(x), decimals) for x in xs]
     with open(path, "w") as f:
         json.dump({"samples": samples, "labels": [int(l) for l in labels]}, f, separators=(",", ":"))
+
+
+def read_idx(path):
+    """One gzipped IDX file (the MNIST format) as a numpy array."""
+    with gzip.open(path, "rb") as f:
+        data = f.read()
+    dims = data[3]
+    shape = [int.from_bytes(data[4 + 4 * i:8 + 4 * i], "big") for i in range(dims)]
+    return np.frombuffer(data, dtype=np.uint8, offset=4 + 4 * dims).reshape(shape)
+
+
+def read_fashion_mnist(argv):
+    """(train images, train labels, test images, test labels) of Fashion-MNIST, images scaled to
+    [0, 1] as [N, 1, 28, 28]: from Debian's `dataset-fashion-mnist` package, or the folder given
+    as the first command-line argument."""
+    root = argv[1] if len(argv) > 1 else "/usr/share/datasets/fashion-mnist"
+    load = lambda n: read_idx(os.path.join(root, n))
+    images = lambda n: (load(n) / 255.0).astype(np.float32).reshape(-1, 1, 28, 28)
+    return (images("train-images-idx3-ubyte.gz"), load("train-labels-idx1-ubyte.gz").astype(np.int64),
+            images("t10k-images-idx3-ubyte.gz"), load("t10k-labels-idx1-ubyte.gz").astype(np.int64))
 
 
 def save_model(path, nodes, initializers, input_shape, n_classes, name):

@@ -3,8 +3,6 @@
 Reads Debian's `dataset-fashion-mnist` package (idx files under /usr/share/datasets/fashion-mnist,
 or the folder given as the first argument). Seed 0.
 """
-import gzip
-import os
 import sys
 
 import numpy as np
@@ -17,21 +15,8 @@ TRAIN_IMAGES = 30000
 TEST_SAMPLE = 500
 
 
-def read_idx(path):
-    with gzip.open(path, "rb") as f:
-        data = f.read()
-    dims = data[3]
-    shape = [int.from_bytes(data[4 + 4 * i:8 + 4 * i], "big") for i in range(dims)]
-    return np.frombuffer(data, dtype=np.uint8, offset=4 + 4 * dims).reshape(shape)
-
-
 def main():
-    root = sys.argv[1] if len(sys.argv) > 1 else "/usr/share/datasets/fashion-mnist"
-    load = lambda n: read_idx(os.path.join(root, n))
-    xtr = (load("train-images-idx3-ubyte.gz") / 255.0).astype(np.float32).reshape(-1, 1, 28, 28)
-    ytr = load("train-labels-idx1-ubyte.gz").astype(np.int64)
-    xte = (load("t10k-images-idx3-ubyte.gz") / 255.0).astype(np.float32).reshape(-1, 1, 28, 28)
-    yte = load("t10k-labels-idx1-ubyte.gz").astype(np.int64)
+    xtr, ytr, xte, yte = common.read_fashion_mnist(sys.argv)
     rng = np.random.default_rng(SEED)
     pick = rng.permutation(len(xtr))[:TRAIN_IMAGES]
     c1, c2, fc = common.Conv(rng, 1, 8, 3, 1), common.Conv(rng, 8, 16, 3, 1), common.Dense(rng, 784, 10)

@@ -4,14 +4,12 @@
 Reads Debian's `dataset-fashion-mnist` package (idx files under /usr/share/datasets/fashion-mnist,
 or the folder given as the first argument). Seed 0.
 """
-import os
 import sys
 
 import numpy as np
 from onnx import helper
 
 import common
-from train_fashion_cnn import read_idx
 
 SEED = 0
 TRAIN_IMAGES = 30000
@@ -20,12 +18,7 @@ CALIBRATION = 100
 
 
 def main():
-    root = sys.argv[1] if len(sys.argv) > 1 else "/usr/share/datasets/fashion-mnist"
-    load = lambda n: read_idx(os.path.join(root, n))
-    xtr = (load("train-images-idx3-ubyte.gz") / 255.0).astype(np.float32).reshape(-1, 1, 28, 28)
-    ytr = load("train-labels-idx1-ubyte.gz").astype(np.int64)
-    xte = (load("t10k-images-idx3-ubyte.gz") / 255.0).astype(np.float32).reshape(-1, 1, 28, 28)
-    yte = load("t10k-labels-idx1-ubyte.gz").astype(np.int64)
+    xtr, ytr, xte, yte = common.read_fashion_mnist(sys.argv)
     rng = np.random.default_rng(SEED)
     pick = rng.permutation(len(xtr))[:TRAIN_IMAGES]
     c1, c2 = common.Conv(rng, 1, 6, 5, 2), common.Conv(rng, 6, 16, 5, 0)
