@@ -7,7 +7,7 @@ use tract_onnx::pb::NodeProto;
 
 use super::attrs;
 use super::import::{node_name, Ctx, Val};
-use super::translate::{broadcast_index, const_ints, constant, tensor, unsupported};
+use super::translate::{broadcast_index, const_ints, constant, tensor, transpose_map, unsupported};
 use crate::error::Result;
 use crate::graph::{ActFn, FloatOp, TensorId};
 use crate::kernels::ProductShape;
@@ -348,8 +348,7 @@ pub(super) fn gemm_computed(ctx: &mut Ctx, node: &NodeProto, a: TensorId, b: Ten
         if attrs::int(node, attr, 0) == 0 {
             return Ok(t);
         }
-        let map = (0..s[0] * s[1]).map(|e| Some((0, ((e % s[0]) * s[1] + e / s[0]) as u32))).collect();
-        internal(ctx, node, tag, FloatOp::Rewire { map }, vec![t], vec![s[1], s[0]])
+        internal(ctx, node, tag, FloatOp::Rewire { map: transpose_map(&s, &[1, 0]) }, vec![t], vec![s[1], s[0]])
     };
     let (a, b) = (oriented(ctx, a, "transA", "a_t")?, oriented(ctx, b, "transB", "b_t")?);
     let (m, k, n) = (ctx.graph.tensors[a].shape[0], ctx.graph.tensors[a].shape[1], ctx.graph.tensors[b].shape[1]);

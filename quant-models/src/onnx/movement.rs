@@ -4,7 +4,7 @@
 use tract_onnx::pb::NodeProto;
 
 use super::attrs;
-use super::computed::{internal, normalise_axes};
+use super::computed::normalise_axes;
 use super::import::{node_name, Ctx, Val};
 use super::translate::{const_ints, constant, tensor, unsupported};
 use crate::error::Result;
@@ -104,8 +104,6 @@ pub(super) fn tile(ctx: &mut Ctx, node: &NodeProto) -> Result<()> {
             Some((0, src as u32))
         })
         .collect();
-    let y = internal(ctx, node, "tiled", FloatOp::Rewire { map }, vec![x], out)?;
-    ctx.graph.tensors[y].name = node.output[0].clone();
-    ctx.env.insert(node.output[0].clone(), Val::Tensor(y));
+    ctx.push(node, FloatOp::Rewire { map }, vec![x])?;
     Ok(())
 }

@@ -427,7 +427,7 @@ fn strides(shape: &[usize]) -> Vec<usize> {
 }
 
 /// For each output element of an axis permutation, the input element it reads.
-fn transpose_map(shape: &[usize], perm: &[usize]) -> Vec<Option<(u32, u32)>> {
+pub(super) fn transpose_map(shape: &[usize], perm: &[usize]) -> Vec<Option<(u32, u32)>> {
     let in_strides = strides(shape);
     let out_shape: Vec<usize> = perm.iter().map(|&p| shape[p]).collect();
     let n: usize = shape.iter().product();
