@@ -5,7 +5,9 @@
 //! What it changes: the extended-coset values of the fixed columns (the weights), of the
 //! Lagrange selectors and of the permutation are computed once per key ([`KeyCosets`]) instead
 //! of on every proof; FFTs use twiddle tables built once per size; gates are evaluated column
-//! by column; the witness is read from the circuit's synthesis without halo2's commitments.
+//! by column; the witness is read from the circuit's synthesis without halo2's commitments;
+//! a lookup's permuted columns, random-looking θ-combinations of small values, are committed
+//! through the small values.
 //! Every random value (blinding rows, the vanishing argument's random polynomial) comes from
 //! a ChaCha20 stream seeded from the caller's RNG, so a seeded RNG gives a reproducible proof.
 //! KZG ignores commitment blinds, so none are drawn.
@@ -22,9 +24,9 @@ mod witness;
 
 use std::collections::HashMap;
 
-use halo2_proofs::halo2curves::bn256::{Fr, G1Affine};
+use halo2_proofs::halo2curves::bn256::{Fr, G1Affine, G1};
 use halo2_proofs::halo2curves::ff::{Field, PrimeField};
-use halo2_proofs::halo2curves::group::Curve;
+use halo2_proofs::halo2curves::group::{Curve, Group};
 use halo2_proofs::plonk::{Any, Circuit, ProvingKey};
 use halo2_proofs::poly::commitment::Params;
 use halo2_proofs::poly::{Polynomial, Rotation};
@@ -49,6 +51,22 @@ fn commit_rows<M: MsmBackend>(params: &RoutedParams<M>, columns: &[&[Fr]]) -> Ve
     let projective: Vec<_> = columns.par_iter().map(|c| params.commit_rows(c)).collect();
     let mut affine = vec![G1Affine::default(); projective.len()];
     Curve::batch_normalize(&projective[..], &mut affine);
+    affine
+}
+
+/// The commitments of every lookup's permuted input and table, in transcript order, each
+/// combined from the commitments of its parts (see [`lookup::Permuted::commitment_parts`]).
+fn commit_permuted<M: MsmBackend>(params: &RoutedParams<M>, permuted: &[lookup::Permuted], theta: Fr) -> Vec<G1Affine> {
+    let sides: Vec<Vec<Vec<Fr>>> = permuted.iter().flat_map(|p| p.commitment_parts()).collect();
+    let parts: Vec<&[Fr]> = sides.iter().flatten().map(Vec::as_slice).collect();
+    let commitments: Vec<G1> = parts.par_iter().map(|c| params.commit_rows(c)).collect();
+    let mut commitments = commitments.into_iter();
+    let combined: Vec<G1> = sides
+        .iter()
+        .map(|side| commitments.by_ref().take(side.len()).fold(G1::identity(), |acc, c| acc * theta + c))
+        .collect();
+    let mut affine = vec![G1Affine::default(); combined.len()];
+    Curve::batch_normalize(&combined[..], &mut affine);
     affine
 }
 
@@ -138,15 +156,17 @@ where
         challenges: &[],
         scale: 1,
     };
-    let mut permuted = Vec::with_capacity(cs.lookups().len());
-    for argument in cs.lookups() {
-        let input = lookup::compress_rows(argument.input_expressions(), &rows_view, n, theta);
-        let table = lookup::compress_rows(argument.table_expressions(), &rows_view, n, theta);
-        let p = lookup::permute(input, table, usable, &mut rng)
-            .map_err(|m| fail(format!("lookup `{}`: {m}", argument.name())))?;
-        write_points(transcript, &commit_rows(params, &[&p.permuted_input, &p.permuted_table]))?;
-        permuted.push(p);
-    }
+    let permuted = cs
+        .lookups()
+        .iter()
+        .map(|argument| {
+            let input = lookup::Side::on_rows(argument.input_expressions(), &rows_view, n, theta);
+            let table = lookup::Side::on_rows(argument.table_expressions(), &rows_view, n, theta);
+            lookup::permute(input, table, usable, &mut rng)
+                .map_err(|m| fail(format!("lookup `{}`: {m}", argument.name())))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    write_points(transcript, &commit_permuted(params, &permuted, theta))?;
 
     // Copy constraints: grand products.
     let beta = squeeze(transcript);
