@@ -17,8 +17,10 @@ pub(crate) struct Domains {
     pub scale: usize,
     rows: Fft,
     coset: Fft,
-    /// `ζ^i` for `i < n`: moves a polynomial onto the coset before the extended FFT.
-    zeta_powers: Vec<Fr>,
+    /// `(ζ·ω_N^j)^t` for each `j < scale` and `t < n`: the coset point `ζ·ω_N^(j + scale·m)` is
+    /// `ζ·ω_N^j·ω_n^m`, so the extended values are `scale` row-size FFTs of the coefficients
+    /// times these powers, interleaved.
+    shifted_powers: Vec<Vec<Fr>>,
     /// `ζ^{-i}` for `i < N`: moves the quotient back.
     zeta_inv_powers: Vec<Fr>,
 }
@@ -27,16 +29,19 @@ impl Domains {
     pub(crate) fn new(domain: &EvaluationDomain<Fr>) -> Self {
         let n = 1usize << domain.k();
         let extended = 1usize << domain.extended_k();
+        let scale = extended / n;
         let powers = |g: Fr, len: usize| -> Vec<Fr> {
             std::iter::successors(Some(Fr::ONE), |p| Some(*p * g)).take(len).collect()
         };
+        let coset = Fft::new(domain.extended_k());
+        let shifts = powers(coset.omega(), scale).into_iter().map(|w| powers(domain.g_coset * w, n)).collect();
         Domains {
             n,
             extended,
-            scale: extended / n,
+            scale,
             rows: Fft::new(domain.k()),
-            coset: Fft::new(domain.extended_k()),
-            zeta_powers: powers(domain.g_coset, n),
+            coset,
+            shifted_powers: shifts,
             zeta_inv_powers: powers(domain.g_coset_inv, extended),
         }
     }
@@ -52,14 +57,23 @@ impl Domains {
         columns.into_par_iter().map(|c| self.to_coeff(c)).collect()
     }
 
-    /// Coefficients (`n` of them) → values on the extended coset.
+    /// Coefficients (at most `n` of them) → values on the extended coset: `scale` transforms
+    /// of `n` points, which stay in cache and skip the butterflies one of `N` points would
+    /// spend on the zero upper coefficients.
     pub(crate) fn to_extended(&self, coeffs: &[Fr]) -> Vec<Fr> {
-        let mut a = vec![Fr::ZERO; self.extended];
-        for ((a, c), z) in a.iter_mut().zip(coeffs).zip(&self.zeta_powers) {
-            *a = *c * z;
+        let mut out = vec![Fr::ZERO; self.extended];
+        let mut shifted = vec![Fr::ZERO; self.n];
+        for (j, powers) in self.shifted_powers.iter().enumerate() {
+            for ((s, c), p) in shifted.iter_mut().zip(coeffs).zip(powers) {
+                *s = *c * p;
+            }
+            shifted[coeffs.len().min(self.n)..].fill(Fr::ZERO);
+            self.rows.forward(&mut shifted);
+            for (m, v) in shifted.iter().enumerate() {
+                out[j + self.scale * m] = *v;
+            }
         }
-        self.coset.forward(&mut a);
-        a
+        out
     }
 
     /// Many polynomials → their extended-coset values, in parallel.
@@ -100,6 +114,9 @@ mod tests {
             let extended = d.to_extended(&coeffs);
             let theirs = domain.coeff_to_extended(&domain.coeff_from_vec(coeffs.clone()));
             assert_eq!(extended, theirs.to_vec());
+            let half = coeffs.len() / 2;
+            let padded: Vec<Fr> = coeffs[..half].iter().copied().chain(vec![Fr::ZERO; coeffs.len() - half]).collect();
+            assert_eq!(d.to_extended(&coeffs[..half]), d.to_extended(&padded), "a shorter polynomial is zero-padded");
             let back = d.extended_to_coeff(extended);
             assert_eq!(back[..coeffs.len()], coeffs[..]);
             assert!(back[coeffs.len()..].iter().all(|c| bool::from(c.is_zero())));

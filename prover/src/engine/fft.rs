@@ -10,6 +10,7 @@ use halo2_proofs::halo2curves::ff::{Field, PrimeField};
 /// Transforms of one power-of-two size.
 pub(crate) struct Fft {
     log_n: u32,
+    omega: Fr,
     twiddles: Vec<Fr>,
     inverse_twiddles: Vec<Fr>,
     n_inv: Fr,
@@ -27,7 +28,12 @@ impl Fft {
         };
         let n_inv = Fr::from(1u64 << log_n).invert().unwrap_or(Fr::ZERO);
         let omega_inv = omega.invert().unwrap_or(Fr::ZERO);
-        Fft { log_n, twiddles: powers(omega), inverse_twiddles: powers(omega_inv), n_inv }
+        Fft { log_n, omega, twiddles: powers(omega), inverse_twiddles: powers(omega_inv), n_inv }
+    }
+
+    /// The generator of the `2^log_n` points.
+    pub(crate) fn omega(&self) -> Fr {
+        self.omega
     }
 
     /// Coefficients → values at `ω^i`.
