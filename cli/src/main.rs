@@ -75,6 +75,10 @@ enum Command {
         /// the tensor where precision is lost and the flag that adds it.
         #[arg(long)]
         tolerance: Option<f64>,
+        /// Samples per proof: the input's symbolic batch axis is set to N, and `prove` then
+        /// takes N samples' values back to back. The calibration file stays one sample per entry.
+        #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=1024))]
+        batch: u16,
         #[arg(short, long)]
         output: PathBuf,
     },
@@ -146,6 +150,9 @@ enum Command {
         /// Layout profile (see `compile --optimize`).
         #[arg(long, value_enum, default_value_t = OptimizeArg::Prove)]
         optimize: OptimizeArg,
+        /// Also prove N samples at once per model, and set that against N single proofs.
+        #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=1024))]
+        batch: u16,
         /// Measure this one model in this process (used by the parent run).
         #[arg(long, hide = true)]
         only: Option<String>,
@@ -323,9 +330,14 @@ fn run(command: Command) -> anyhow::Result<ExitCode> {
             commands::quantize::run(&model, &calibration, &output, bits)
         }
         Command::Run { model, input, json } => commands::run::run(&model, &input, json),
-        Command::Compile { model, calibration, srs, private_input, bits, optimize, tolerance, output } => {
-            let options =
-                commands::compile::CompileOptions { private_input, bits, objective: optimize.into(), tolerance };
+        Command::Compile { model, calibration, srs, private_input, bits, optimize, tolerance, batch, output } => {
+            let options = commands::compile::CompileOptions {
+                private_input,
+                bits,
+                objective: optimize.into(),
+                batch: batch.into(),
+                tolerance,
+            };
             commands::compile::run(&model, &calibration, srs.as_deref(), options, &output)
         }
         Command::Prove { dir, input, output, binary, device, allow_saturation, no_self_check } => {
@@ -342,14 +354,14 @@ fn run(command: Command) -> anyhow::Result<ExitCode> {
             };
             commands::study::run(family, &sizes, repeat, &output)
         }
-        Command::Bench { models, repeat, layouts: Some(n), .. } => {
-            models.iter().try_for_each(|m| commands::layouts::run(m, n, repeat))
+        Command::Bench { models, repeat, batch, layouts: Some(n), .. } => {
+            models.iter().try_for_each(|m| commands::layouts::run(m, n, repeat, batch.into()))
         }
-        Command::Bench { only: Some(model), repeat, optimize, .. } => {
-            commands::bench::run_one(&model, repeat, optimize.into())
+        Command::Bench { only: Some(model), repeat, optimize, batch, .. } => {
+            commands::bench::run_one(&model, repeat, optimize.into(), batch.into())
         }
-        Command::Bench { models, repeat, json, optimize, only: None, .. } => {
-            commands::bench::run(&models, repeat, optimize.into(), json.as_deref())
+        Command::Bench { models, repeat, json, optimize, batch, only: None, .. } => {
+            commands::bench::run(&models, repeat, optimize.into(), batch.into(), json.as_deref())
         }
         Command::Synth { family, seed, output } => commands::synth::run(family.into(), seed, &output),
         Command::Accuracy { model, dataset, json } => commands::accuracy::run(&model, &dataset, json),

@@ -12,7 +12,7 @@ use zkinfer_prover::{
     import_setup, insecure_test_srs, prove_with, read_srs, setup, Device, MsmTables, ProveOptions, ProveTimings,
     ProverKey, RoutedParams, SelectedMsm,
 };
-use zkinfer_quant_models::compile::compile_onnx;
+use zkinfer_quant_models::compile::{compile_onnx_batch, pack_samples};
 use zkinfer_quant_models::infer::run_float_inputs;
 use zkinfer_quant_models::report::accuracy;
 use zkinfer_quant_models::{CompiledModel, QuantConfig};
@@ -43,11 +43,26 @@ pub struct Calibration {
     pub labels: Vec<usize>,
 }
 
+impl Calibration {
+    /// The samples as inputs of a model that takes `batch` at once (labels stay in sample order).
+    pub fn packed(&self, batch: usize) -> Calibration {
+        let samples = if batch > 1 { pack_samples(&self.samples, batch) } else { self.samples.clone() };
+        Calibration { samples, labels: self.labels.clone() }
+    }
+}
+
+/// The model to compile: its ONNX bytes, its name in reports, and the samples per proof.
+pub struct Source<'a> {
+    pub onnx: &'a [u8],
+    pub name: &'a str,
+    pub batch: usize,
+}
+
 /// Quantizes `onnx`, plans its circuit for `objective`, and generates keys from `srs` (a halo2 params file) or,
-/// without one, from an insecure test SRS.
+/// without one, from an insecure test SRS. `calibration` holds model inputs: packed by
+/// [`Calibration::packed`] for a batch above 1.
 pub fn compile(
-    onnx: &[u8],
-    name: &str,
+    Source { onnx, name, batch }: Source,
     calibration: &Calibration,
     config: QuantConfig,
     public_input: bool,
@@ -55,7 +70,7 @@ pub fn compile(
     srs: Option<&Path>,
 ) -> anyhow::Result<Artifacts> {
     let (compiled, _) = step(&format!("import, calibrate ({} samples), quantize", calibration.samples.len()), || {
-        Ok(compile_onnx(onnx, name, &calibration.samples, config)?)
+        Ok(compile_onnx_batch(onnx, name, &calibration.samples, config, batch)?)
     })?;
     for w in &compiled.calibration_warnings {
         eprintln!("warning: {w}");

@@ -9,7 +9,7 @@ use rand_chacha::ChaCha20Rng;
 use rand_core::SeedableRng;
 use zkinfer_circuits::planner::plan;
 use zkinfer_prover::{circuit_k, insecure_test_srs, prove, setup, ProverKey, RoutedParams, SmallScalarMsm};
-use zkinfer_quant_models::compile::compile_onnx_file;
+use zkinfer_quant_models::compile::{compile_onnx_batch, compile_onnx_file, pack_samples};
 use zkinfer_quant_models::infer::run_float_inputs;
 use zkinfer_quant_models::io::{read_calibration, read_input};
 use zkinfer_quant_models::{QOp, QuantConfig, QuantModel};
@@ -253,4 +253,27 @@ fn proof_size_profile_keeps_proofs_within_budget_and_the_estimate_is_an_upper_bo
             }
         }
     }
+}
+
+/// One proof of two samples (`compile --batch 2`): it verifies, carries both samples' outputs,
+/// and a changed output of the second sample is rejected like one of the first.
+#[test]
+fn a_batch_of_two_samples_is_one_proof_of_both() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../quant-models/models/digits-cnn");
+    let samples = read_calibration(&dir.join("calibration.json")).unwrap();
+    let onnx = std::fs::read(dir.join("model.onnx")).unwrap();
+    let packed = pack_samples(&samples, 2);
+    let compiled = compile_onnx_batch(&onnx, "digits-cnn", &packed, QuantConfig::default(), 2).unwrap();
+    let model = Arc::new(compiled.quant);
+    let (key, params) = keys(&model, true);
+    let bundle = prove_once(&model, &packed[1], &key, &params);
+    let vk = VerifierKey::from_bytes(&key.verifier.to_bytes()).unwrap();
+    let id = vk.model_id();
+    let out = verify(&bundle, &vk, &id).unwrap();
+    assert_eq!(out.outputs[0].shape[0], 2);
+    assert_eq!(out.outputs[0].values.len(), 20);
+    let mut b = bundle.clone();
+    b.outputs[0].values[15] += 1;
+    b.outputs[0].floats[15] = b.outputs[0].values[15] as f64 * b.outputs[0].scale;
+    assert!(is_invalid(verify(&b, &vk, &id)), "changed output of the second sample accepted");
 }

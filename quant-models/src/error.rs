@@ -31,8 +31,11 @@ pub enum ModelError {
     #[error("the float reference (tract) cannot run this model, so its import cannot be checked: {0}")]
     ReferenceFailed(String),
     /// A tensor's shape could not be determined statically.
-    #[error("shape of tensor `{0}` is not static after setting the batch size to 1")]
+    #[error("shape of tensor `{0}` is not static after setting the batch axis")]
     DynamicShape(String),
+    /// A batch size was asked of a model whose input has another fixed first dimension.
+    #[error("input `{input}` has a fixed batch size of {size}, so it cannot take {batch} samples: export the model with a dynamic batch axis (torch.onnx.export(..., dynamic_axes={{name: {{0: \"batch\"}}}}))")]
+    FixedBatch { input: String, size: usize, batch: usize },
     /// A tensor with a zero-size dimension: nothing to compute, and no circuit to prove it.
     #[error("tensor `{tensor}` has shape {shape:?}, with a zero-size dimension")]
     EmptyTensor { tensor: String, shape: Vec<usize> },

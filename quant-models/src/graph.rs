@@ -251,6 +251,11 @@ pub struct FloatGraph {
     pub inputs: Vec<TensorId>,
     pub outputs: Vec<TensorId>,
     pub nodes: Vec<FloatNode>,
+    /// Tensors calibrated to one shared range: the same intermediate of each sample of an op
+    /// applied sample by sample, so that every sample of a batch gets the scales it would get
+    /// alone.
+    #[serde(default)]
+    pub shared_ranges: Vec<Vec<TensorId>>,
 }
 
 impl FloatGraph {

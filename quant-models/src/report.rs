@@ -95,26 +95,36 @@ pub fn tensor_report(model: &CompiledModel, samples: &[Vec<Vec<f64>>]) -> Result
 
 /// Float vs quantized accuracy over samples (labels optional: empty means unlabelled).
 pub fn accuracy(model: &CompiledModel, samples: &[Vec<Vec<f64>>], labels: &[usize]) -> Result<AccuracyReport> {
-    let rows = samples
+    // A batched model (`--batch N`) answers N samples per run: one row of its output each.
+    let out_shape = &model.float.tensors[model.float.outputs[0]].shape;
+    let per_run = if out_shape.len() >= 2 { out_shape[0].max(1) } else { 1 };
+    let runs = samples
         .par_iter()
         .map(|s| {
             let f = run_float(&model.float, s)?;
             let float_out = &f[model.float.outputs[0]];
             let trace = run_float_inputs(&model.quant, s)?;
             let quant_out = trace.dequantized_outputs(&model.quant).swap_remove(0);
-            let errs: Vec<f64> = float_out.iter().zip(&quant_out).map(|(a, b)| (a - b).abs()).collect();
-            Ok(SampleOutcome {
-                float_class: argmax(float_out),
-                quant_class: argmax(&quant_out),
-                errors: errs,
-                saturated: !trace.saturations.is_empty(),
-            })
+            let row = float_out.len() / per_run;
+            let saturated = !trace.saturations.is_empty();
+            Ok(float_out
+                .chunks(row.max(1))
+                .zip(quant_out.chunks(row.max(1)))
+                .map(|(f, q)| SampleOutcome {
+                    float_class: argmax(f),
+                    quant_class: argmax(q),
+                    errors: f.iter().zip(q).map(|(a, b)| (a - b).abs()).collect(),
+                    saturated,
+                })
+                .collect::<Vec<_>>())
         })
         .collect::<Result<Vec<_>>>()?;
+    let rows: Vec<SampleOutcome> = runs.into_iter().flatten().collect();
     let n = rows.len().max(1) as f64;
     let all_errs: Vec<f64> = rows.iter().flat_map(|r| r.errors.iter().copied()).collect();
+    let labelled = rows.len().min(labels.len()).max(1) as f64;
     let top1 = |pick: fn(&SampleOutcome) -> usize| {
-        (!labels.is_empty()).then(|| rows.iter().zip(labels).filter(|(r, &l)| pick(r) == l).count() as f64 / n)
+        (!labels.is_empty()).then(|| rows.iter().zip(labels).filter(|(r, &l)| pick(r) == l).count() as f64 / labelled)
     };
     Ok(AccuracyReport {
         samples: rows.len(),

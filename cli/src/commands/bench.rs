@@ -7,11 +7,12 @@ use std::time::Instant;
 use serde::{Deserialize, Serialize};
 use zkinfer_circuits::planner::Objective;
 use zkinfer_prover::ProveOptions;
+use zkinfer_quant_models::compile::pack_samples;
 use zkinfer_quant_models::onnx::{synth_inputs, synth_onnx, SynthSpec, TractModel};
 use zkinfer_quant_models::QuantConfig;
 use zkinfer_verifier::{verify_with, Policy, VerifierKey};
 
-use crate::pipeline::{compile, prove_input, Calibration, Loaded};
+use crate::pipeline::{compile, prove_input, Calibration, Loaded, Source};
 use crate::shipped::{example, names, Example};
 
 /// The synthetic MLP of the design notes: 64 → 1024 → 1024 → 10.
@@ -52,10 +53,17 @@ pub fn synthetic_name(spec: &SynthSpec) -> String {
     format!("{family}-{}", numbers.join("-"))
 }
 
+fn one() -> usize {
+    1
+}
+
 /// One model's measurements.
 #[derive(Debug, Serialize, Deserialize)]
 pub struct BenchRow {
     pub model: String,
+    /// Samples per proof.
+    #[serde(default = "one")]
+    pub batch: usize,
     pub parameters: usize,
     pub k: u32,
     pub rows: usize,
@@ -99,6 +107,19 @@ pub(super) fn case(name: &str) -> anyhow::Result<Example> {
     Ok(Example { name: name.to_string(), onnx, calibration: Calibration { samples, labels: Vec::new() }, input })
 }
 
+/// [`case`] for `batch` samples per proof: its input is the example input followed by
+/// calibration samples, its calibration set packed.
+pub(super) fn batched_case(name: &str, batch: usize) -> anyhow::Result<Example> {
+    let mut ex = case(name)?;
+    if batch > 1 {
+        let samples: Vec<Vec<Vec<f64>>> =
+            std::iter::once(ex.input.clone()).chain(ex.calibration.samples.iter().cloned()).take(batch).collect();
+        ex.input = pack_samples(&samples, batch).swap_remove(0);
+        ex.calibration = ex.calibration.packed(batch);
+    }
+    Ok(ex)
+}
+
 pub(super) fn median(mut v: Vec<f64>) -> f64 {
     v.sort_by(f64::total_cmp);
     v[v.len() / 2]
@@ -112,10 +133,12 @@ fn peak_rss_mib() -> Option<f64> {
     Some(kib / 1024.0)
 }
 
-/// Measures one model in this process and prints the result line the parent reads.
-pub fn run_one(name: &str, repeat: usize, objective: Objective) -> anyhow::Result<()> {
-    let ex = case(name)?;
-    let art = compile(&ex.onnx, &ex.name, &ex.calibration, QuantConfig::default(), true, objective, None)?;
+/// Measures one model, proving `batch` samples at once, in this process and prints the result
+/// line the parent reads.
+pub fn run_one(name: &str, repeat: usize, objective: Objective, batch: usize) -> anyhow::Result<()> {
+    let ex = batched_case(name, batch)?;
+    let source = Source { onnx: &ex.onnx, name: &ex.name, batch };
+    let art = compile(source, &ex.calibration, QuantConfig::default(), true, objective, None)?;
     let stats = art.compiled.float.stats();
     let shapes: Vec<Vec<usize>> = art.key.spec().inputs.iter().map(|t| t.shape.clone()).collect();
     let tract = TractModel::load(&ex.onnx, &shapes)?;
@@ -145,6 +168,7 @@ pub fn run_one(name: &str, repeat: usize, objective: Objective) -> anyhow::Resul
     }
     let row = BenchRow {
         model: name.to_string(),
+        batch,
         parameters: card.parameters,
         k: card.k,
         rows: card.rows,
@@ -166,12 +190,14 @@ pub fn run_one(name: &str, repeat: usize, objective: Objective) -> anyhow::Resul
     Ok(())
 }
 
-/// Measures `name` in a child process of this executable, so that its peak RSS is its own.
-pub fn measure(name: &str, repeat: usize, objective: Objective) -> anyhow::Result<BenchRow> {
+/// Measures `name` at `batch` samples per proof in a child process of this executable, so that
+/// its peak RSS is its own.
+pub fn measure(name: &str, repeat: usize, objective: Objective, batch: usize) -> anyhow::Result<BenchRow> {
     let exe = std::env::current_exe()?;
     let optimize = if objective == Objective::ProofSize { "proof" } else { "prove" };
+    let (repeat, batch) = (repeat.to_string(), batch.to_string());
     let out = Command::new(&exe)
-        .args(["bench", "--only", name, "--repeat", &repeat.to_string(), "--optimize", optimize])
+        .args(["bench", "--only", name, "--repeat", &repeat, "--optimize", optimize, "--batch", &batch])
         .output()?;
     let text = String::from_utf8_lossy(&out.stdout);
     let Some(line) = text.lines().find_map(|l| l.strip_prefix(RESULT_PREFIX)) else {
@@ -180,11 +206,13 @@ pub fn measure(name: &str, repeat: usize, objective: Objective) -> anyhow::Resul
     Ok(serde_json::from_str(line)?)
 }
 
-/// Runs each model in a child process and prints the table.
+/// Runs each model in a child process and prints the table; with `batch` above 1, each model
+/// also proves `batch` samples at once, and a last table sets that against `batch` single proofs.
 pub fn run(
     models: &[String],
     repeat: usize,
     objective: Objective,
+    batch: usize,
     json: Option<&std::path::Path>,
 ) -> anyhow::Result<()> {
     let all: Vec<String> = names().map(String::from).chain([BIG_MLP.to_string()]).collect();
@@ -207,11 +235,13 @@ pub fn run(
         "RSS MiB"
     );
     let mut rows = Vec::new();
-    for m in models {
-        let r = measure(m, repeat, objective)?;
+    let batches = if batch > 1 { vec![1, batch] } else { vec![1] };
+    for (m, &b) in models.iter().flat_map(|m| batches.iter().map(move |b| (m, b))) {
+        let r = measure(m, repeat, objective, b)?;
+        let label = if b > 1 { format!("{m} ×{b}") } else { m.clone() };
         println!(
             "{:<22} {:>9} {:>3} {:>7} {:>5} {:>5} {:>4} {:>8.2} {:>8.3} {:>8.1} {:>9.1} {:>7} {:>10} {:>8.0}",
-            r.model,
+            label,
             r.parameters,
             r.k,
             r.rows,
@@ -227,6 +257,21 @@ pub fn run(
             r.peak_rss_mib.unwrap_or(f64::NAN)
         );
         rows.push(r);
+    }
+    if batch > 1 {
+        println!("\n{:<22} {:>14} {:>16} {:>7}", "model", "one proof s", "N single s", "ratio");
+        for pair in rows.chunks(2) {
+            if let [single, batched] = pair {
+                let singles = single.prove_s * batched.batch as f64;
+                println!(
+                    "{:<22} {:>14.3} {:>16.3} {:>7.2}",
+                    format!("{} ×{}", single.model, batched.batch),
+                    batched.prove_s,
+                    singles,
+                    batched.prove_s / singles
+                );
+            }
+        }
     }
     if let Some(path) = json {
         crate::model_dir::write_atomic(path, serde_json::to_string_pretty(&rows)?.as_bytes())?;

@@ -8,7 +8,7 @@ use zkinfer_quant_models::report::{precision_loss, tensor_report};
 
 use super::BitArgs;
 use crate::model_dir::read;
-use crate::pipeline::{compile, Calibration};
+use crate::pipeline::{compile, Calibration, Source};
 use crate::progress::step;
 
 /// What `compile` is asked for beyond its files.
@@ -16,6 +16,8 @@ pub struct CompileOptions {
     pub private_input: bool,
     pub bits: BitArgs,
     pub objective: Objective,
+    /// Samples per proof.
+    pub batch: usize,
     /// Fail when an output strays further than this from the float model (relative, see
     /// [`zkinfer_quant_models::report::within`]).
     pub tolerance: Option<f64>,
@@ -28,14 +30,16 @@ pub fn run(
     options: CompileOptions,
     output: &Path,
 ) -> anyhow::Result<()> {
-    let CompileOptions { private_input, bits, objective, tolerance } = options;
+    let CompileOptions { private_input, bits, objective, batch, tolerance } = options;
     let onnx = read(model)?;
     let calibration = match read_labelled(calibration) {
         Ok(set) => Calibration { samples: set.inputs(), labels: set.labels },
         Err(_) => Calibration { samples: read_calibration(calibration)?, labels: Vec::new() },
     };
+    let calibration = calibration.packed(batch);
     let name = model.file_stem().and_then(|s| s.to_str()).unwrap_or("model");
-    let mut artifacts = compile(&onnx, name, &calibration, bits.into(), !private_input, objective, srs)?;
+    let source = Source { onnx: &onnx, name, batch };
+    let mut artifacts = compile(source, &calibration, bits.into(), !private_input, objective, srs)?;
     let (reports, _) = step("integer against float model on the calibration set", || {
         Ok(tensor_report(&artifacts.compiled, &calibration.samples)?)
     })?;

@@ -6,7 +6,7 @@ use zkinfer_prover::ProveOptions;
 use zkinfer_quant_models::QuantConfig;
 use zkinfer_verifier::{verify_with, Policy, ProofBundle, VerifierKey};
 
-use crate::pipeline::{compile, prove_input, Loaded};
+use crate::pipeline::{compile, prove_input, Loaded, Source};
 use crate::progress::step;
 use crate::shipped::example;
 
@@ -21,8 +21,14 @@ pub fn run() -> anyhow::Result<()> {
     let policy = Policy { allow_insecure_srs: true };
     let ex = example("digits-cnn")?;
     // Model owner: compile once.
-    let artifacts =
-        compile(&ex.onnx, &ex.name, &ex.calibration, QuantConfig::default(), true, Objective::ProveTime, None)?;
+    let artifacts = compile(
+        Source { onnx: &ex.onnx, name: &ex.name, batch: 1 },
+        &ex.calibration,
+        QuantConfig::default(),
+        true,
+        Objective::ProveTime,
+        None,
+    )?;
     let vk_bytes = artifacts.key.verifier.to_bytes();
     let model_id = artifacts.key.verifier.model_id();
     let loaded = Loaded { compiled: artifacts.compiled, key: artifacts.key, params: artifacts.params };

@@ -7,16 +7,17 @@ use std::time::Instant;
 
 use zkinfer_circuits::planner::candidates;
 use zkinfer_prover::{circuit_k, insecure_test_srs, prove_with, setup, ProveOptions, SelectedMsm};
-use zkinfer_quant_models::compile::compile_onnx;
+use zkinfer_quant_models::compile::compile_onnx_batch;
 use zkinfer_quant_models::infer::run_float_inputs;
 use zkinfer_quant_models::QuantConfig;
 
-use super::bench::{case, median};
+use super::bench::{batched_case, median};
 
-/// Measures the `count` cheapest layouts of `name` (median of `repeat` proofs each).
-pub fn run(name: &str, count: usize, repeat: usize) -> anyhow::Result<()> {
-    let ex = case(name)?;
-    let compiled = compile_onnx(&ex.onnx, &ex.name, &ex.calibration.samples, QuantConfig::default())?;
+/// Measures the `count` cheapest layouts of `name` at `batch` samples per proof (median of
+/// `repeat` proofs each).
+pub fn run(name: &str, count: usize, repeat: usize, batch: usize) -> anyhow::Result<()> {
+    let ex = batched_case(name, batch)?;
+    let compiled = compile_onnx_batch(&ex.onnx, &ex.name, &ex.calibration.samples, QuantConfig::default(), batch)?;
     let model = Arc::new(compiled.quant.clone());
     let trace = Arc::new(run_float_inputs(&model, &ex.input)?);
     println!(

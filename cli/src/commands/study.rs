@@ -146,7 +146,7 @@ pub fn run(family: Family, sizes: &[usize], repeat: usize, dir: &Path) -> anyhow
     for &size in sizes {
         let name = synthetic_name(&family.spec(size));
         eprintln!("study: {name} …");
-        let row = measure(&name, repeat, Objective::ProveTime)?;
+        let row = measure(&name, repeat, Objective::ProveTime, 1)?;
         println!("{}", csv_row(&row));
         writeln!(csv, "{}", csv_row(&row))?;
         // Written after every size: a long study interrupted keeps what it measured.

@@ -186,8 +186,10 @@ fn is_float(data_type: i32) -> bool {
     matches!(data_type, 1 | 10 | 11 | 16)
 }
 
-/// Shape of a graph input with every symbolic or unknown dimension set to 1 (batch size 1).
-fn input_shape(input: &pb::ValueInfoProto) -> Result<Vec<usize>> {
+/// Shape of a graph input with a symbolic or unknown first dimension (the batch axis) set to
+/// `batch` and every other symbolic or unknown dimension set to 1. A batch above 1 needs an
+/// input whose first dimension is symbolic or already that size.
+fn input_shape(input: &pb::ValueInfoProto, batch: usize) -> Result<Vec<usize>> {
     use pb::tensor_shape_proto::dimension::Value as Dim;
     let Some(pb::type_proto::Value::TensorType(t)) = input.r#type.as_ref().and_then(|t| t.value.as_ref()) else {
         return Err(ModelError::MalformedOnnx(format!("graph input `{}` has no tensor type", input.name)));
@@ -198,14 +200,22 @@ fn input_shape(input: &pb::ValueInfoProto) -> Result<Vec<usize>> {
         return Err(ModelError::NonFloatInput { name: input.name.clone(), dtype });
     }
     let shape = t.shape.as_ref().ok_or_else(|| ModelError::DynamicShape(input.name.clone()))?;
-    Ok(shape
+    let dims: Vec<Option<usize>> = shape
         .dim
         .iter()
         .map(|d| match d.value {
-            Some(Dim::DimValue(v)) if v >= 0 => v as usize,
-            _ => 1,
+            Some(Dim::DimValue(v)) if v >= 0 => Some(v as usize),
+            _ => None,
         })
-        .collect())
+        .collect();
+    match dims.first() {
+        Some(Some(fixed)) if batch > 1 && *fixed != batch => {
+            return Err(ModelError::FixedBatch { input: input.name.clone(), size: *fixed, batch })
+        }
+        None if batch > 1 => return Err(ModelError::FixedBatch { input: input.name.clone(), size: 1, batch }),
+        _ => {}
+    }
+    Ok(dims.iter().enumerate().map(|(axis, d)| d.unwrap_or(if axis == 0 { batch } else { 1 })).collect())
 }
 
 fn tensor_f64(t: &Tensor) -> Option<(Vec<usize>, Vec<f64>)> {
@@ -215,6 +225,12 @@ fn tensor_f64(t: &Tensor) -> Option<(Vec<usize>, Vec<f64>)> {
 
 /// Imports ONNX bytes; `name` names the graph in reports.
 pub fn import_onnx_bytes(bytes: &[u8], name: &str) -> Result<FloatGraph> {
+    import_onnx_batch(bytes, name, 1)
+}
+
+/// Imports ONNX bytes for `batch` samples at once: the inputs' symbolic batch axis is set to
+/// `batch`, so one proof covers them all.
+pub fn import_onnx_batch(bytes: &[u8], name: &str, batch: usize) -> Result<FloatGraph> {
     let onnx = tract_onnx::onnx();
     let proto = onnx.proto_model_for_read(&mut &bytes[..]).map_err(malformed)?;
     let graph_pb = proto.graph.as_ref().ok_or_else(|| malformed("no graph"))?;
@@ -240,7 +256,7 @@ pub fn import_onnx_bytes(bytes: &[u8], name: &str) -> Result<FloatGraph> {
     }
     let inputs: Vec<&pb::ValueInfoProto> =
         graph_pb.input.iter().filter(|i| !initializers.contains(i.name.as_str())).collect();
-    let input_shapes = inputs.iter().map(|i| input_shape(i)).collect::<Result<Vec<_>>>()?;
+    let input_shapes = inputs.iter().map(|i| input_shape(i, batch.max(1))).collect::<Result<Vec<_>>>()?;
     if let Some((input, shape)) = inputs.iter().zip(&input_shapes).find(|(_, s)| s.contains(&0)) {
         return Err(ModelError::EmptyTensor { tensor: input.name.clone(), shape: shape.clone() });
     }
@@ -323,5 +339,6 @@ pub fn import_onnx_bytes(bytes: &[u8], name: &str) -> Result<FloatGraph> {
         return Err(malformed("the model has no (non-constant) input"));
     }
     ctx.graph.check_finite()?;
+    super::sink_activations::sink_activations(&mut ctx.graph);
     Ok(ctx.graph)
 }

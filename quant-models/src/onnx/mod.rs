@@ -9,10 +9,11 @@ mod import;
 mod movement;
 mod normalization;
 mod reference;
+mod sink_activations;
 mod synth;
 mod translate;
 mod windowed;
 
-pub use import::{import_onnx, import_onnx_bytes, SUPPORTED_OPS};
+pub use import::{import_onnx, import_onnx_batch, import_onnx_bytes, SUPPORTED_OPS};
 pub use reference::{tract_reference, TractModel};
 pub use synth::{synth_inputs, synth_onnx, SplitMix64, SynthSpec};

@@ -128,10 +128,19 @@ fn per_sample(ctx: &mut Ctx, node: &NodeProto, x: TensorId, xs: &[usize], single
     } else {
         let (in_len, out_len) = (sample_in.iter().product::<usize>(), sample_out.iter().product::<usize>());
         let mut parts = Vec::with_capacity(n);
+        let mut created = Vec::with_capacity(n);
         for b in 0..n {
+            let first = ctx.graph.tensors.len();
             let map = (0..in_len).map(|e| Some((0, (b * in_len + e) as u32))).collect();
             let xb = internal(ctx, node, &format!("sample{b}"), FloatOp::Rewire { map }, vec![x], sample_in.clone())?;
             parts.push(single(ctx, xb, &sample_in, &sample_out, &b.to_string())?);
+            created.push(first..ctx.graph.tensors.len());
+        }
+        // The i-th tensor each sample's op made is the same intermediate: one range for all.
+        let per = created[0].len();
+        if created.iter().all(|r| r.len() == per) {
+            let groups = (0..per).map(|i| created.iter().map(|r| r.start + i).collect());
+            ctx.graph.shared_ranges.extend(groups);
         }
         let map = (0..n * out_len).map(|e| Some(((e / out_len) as u32, (e % out_len) as u32))).collect();
         internal(ctx, node, "batch", FloatOp::Rewire { map }, parts, out)?

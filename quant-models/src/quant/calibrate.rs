@@ -52,8 +52,12 @@ pub fn calibrate(graph: &FloatGraph, samples: &[Vec<Vec<f64>>]) -> Result<Ranges
         let values = run_float(graph, s)?;
         Ok(values.iter().map(|v| v.iter().fold(0.0f64, |m, x| m.max(x.abs()))).collect::<Vec<_>>())
     });
-    let max_abs = per_sample
+    let mut max_abs = per_sample
         .try_reduce(|| vec![0.0; graph.tensors.len()], |a, b| Ok(a.iter().zip(&b).map(|(x, y)| x.max(*y)).collect()))?;
+    for group in &graph.shared_ranges {
+        let shared = group.iter().filter_map(|&t| max_abs.get(t)).fold(0.0f64, |m, v| m.max(*v));
+        group.iter().for_each(|&t| max_abs[t] = shared);
+    }
     if let Some(t) = max_abs.iter().position(|m: &f64| !m.is_finite()) {
         return Err(ModelError::OutOfRange {
             tensor: graph.tensors[t].name.clone(),
