@@ -389,11 +389,16 @@ impl FloatGraph {
 
     /// Number of weights and biases.
     pub fn parameter_count(&self) -> usize {
+        // The ops an ONNX node became (one per sample of a batch) share its weights: the node's
+        // name comes before the first `:` of theirs.
+        let mut counted = std::collections::HashSet::new();
         self.nodes
             .iter()
-            .map(|n| match &n.op {
-                FloatOp::Dense { weight, bias, .. } | FloatOp::Conv { weight, bias, .. } => weight.len() + bias.len(),
-                _ => 0,
+            .filter_map(|n| match &n.op {
+                FloatOp::Dense { weight, bias, .. } | FloatOp::Conv { weight, bias, .. } => {
+                    counted.insert(n.name.split(':').next().unwrap_or_default()).then_some(weight.len() + bias.len())
+                }
+                _ => None,
             })
             .sum()
     }

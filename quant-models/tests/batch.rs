@@ -73,3 +73,13 @@ fn a_fixed_batch_axis_cannot_take_more_samples() {
     assert!(matches!(err, ModelError::FixedBatch { size: 3, batch: 2, .. }), "{err}");
     assert!(err.to_string().contains("dynamic batch axis"), "{err}");
 }
+
+#[test]
+fn a_batch_counts_each_weight_once() {
+    let onnx = std::fs::read(shipped("lenet5").join("model.onnx")).unwrap();
+    let single = zkinfer_quant_models::onnx::import_onnx_bytes(&onnx, "lenet5").unwrap();
+    let batched = zkinfer_quant_models::onnx::import_onnx_batch(&onnx, "lenet5", 4).unwrap();
+    assert_eq!(single.stats().parameters, 61_706);
+    assert_eq!(batched.stats().parameters, 61_706);
+    assert_eq!(batched.stats().macs, 4 * single.stats().macs);
+}
