@@ -204,32 +204,25 @@ fn candidates_for(
     // Lanes are filled op by op, so a layout planned for 2^k rows may need 2^(k+1): the cheapest
     // is re-costed at the rows it really takes, and the same layout with one more lane of each
     // chip in use is tried at 2^k, until the cheapest one is confirmed.
-    let mut confirmed = vec![false; all.len()];
+    let mut ranked: Vec<(LayoutParams, Estimate, bool)> = all.into_iter().map(|(l, e)| (l, e, false)).collect();
     loop {
-        let mut order: Vec<usize> = (0..all.len()).collect();
-        order.sort_by(|&a, &b| all[a].1.cost.total_cmp(&all[b].1.cost));
-        let (sorted, flags): (Vec<_>, Vec<_>) = order.iter().map(|&i| (all[i], confirmed[i])).unzip();
-        (all, confirmed) = (sorted, flags);
-        match (all.first(), confirmed.first()) {
-            (Some(&(layout, estimate)), Some(false)) => {
-                let k = ModelCircuit::for_keygen(model.clone(), layout)?.min_k();
-                all[0].1 = cost(&layout, k.max(estimate.k));
-                confirmed[0] = true;
-                let more = |lanes: usize| lanes + usize::from(lanes > 0);
-                let wider = LayoutParams {
-                    dense_lanes: more(layout.dense_lanes),
-                    requant_lanes: more(layout.requant_lanes),
-                    maxpool_lanes: more(layout.maxpool_lanes),
-                    softmax_lanes: more(layout.softmax_lanes),
-                    product_lanes: more(layout.product_lanes),
-                    ..layout
-                };
-                if k > estimate.k && wider.check().is_ok() && !all.iter().any(|(l, _)| *l == wider) {
-                    all.push((wider, cost(&wider, estimate.k)));
-                    confirmed.push(false);
-                }
-            }
-            _ => return Ok(all),
+        ranked.sort_by(|a, b| a.1.cost.total_cmp(&b.1.cost));
+        let Some(&(layout, planned, false)) = ranked.first() else {
+            return Ok(ranked.into_iter().map(|(layout, estimate, _)| (layout, estimate)).collect());
+        };
+        let k = ModelCircuit::for_keygen(model.clone(), layout)?.min_k();
+        ranked[0] = (layout, cost(&layout, k.max(planned.k)), true);
+        let more = |lanes: usize| lanes + usize::from(lanes > 0);
+        let wider = LayoutParams {
+            dense_lanes: more(layout.dense_lanes),
+            requant_lanes: more(layout.requant_lanes),
+            maxpool_lanes: more(layout.maxpool_lanes),
+            softmax_lanes: more(layout.softmax_lanes),
+            product_lanes: more(layout.product_lanes),
+            ..layout
+        };
+        if k > planned.k && wider.check().is_ok() && !ranked.iter().any(|(l, _, _)| *l == wider) {
+            ranked.push((wider, cost(&wider, planned.k), false));
         }
     }
 }

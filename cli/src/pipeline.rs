@@ -45,9 +45,11 @@ pub struct Calibration {
 
 impl Calibration {
     /// The samples as inputs of a model that takes `batch` at once (labels stay in sample order).
-    pub fn packed(&self, batch: usize) -> Calibration {
-        let samples = if batch > 1 { pack_samples(&self.samples, batch) } else { self.samples.clone() };
-        Calibration { samples, labels: self.labels.clone() }
+    pub fn packed(self, batch: usize) -> Calibration {
+        if batch <= 1 {
+            return self;
+        }
+        Calibration { samples: pack_samples(&self.samples, batch), labels: self.labels }
     }
 }
 
