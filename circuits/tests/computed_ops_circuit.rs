@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use halo2_proofs::dev::MockProver;
 use node_tests::load_case;
-use zkinfer_circuits::model::ModelCircuit;
+use zkinfer_circuits::model::{CircuitError, LayoutParams, ModelCircuit};
 use zkinfer_circuits::planner::plan;
 use zkinfer_quant_models::infer::run_float_inputs;
 use zkinfer_quant_models::onnx::import_onnx_bytes;
@@ -79,4 +79,29 @@ fn a_reduced_sum_off_by_one_is_caught_by_the_sum_rows() {
 fn a_reduced_maximum_above_every_element_is_caught_by_the_max_rows() {
     let failures = failures_after_tampering("test_reduce_max_keepdims_random", 1, "ReduceMax");
     assert_only(&failures, "max pool");
+}
+
+/// A layout without a lane for the chip an op runs on is refused, naming the node, for each
+/// chip the ops between computed tensors use.
+#[test]
+fn a_layout_without_the_ops_lane_is_refused() {
+    let cases: [(&str, usize, fn(LayoutParams) -> LayoutParams); 5] = [
+        ("test_matmul_2d", 2, |l| LayoutParams { product_lanes: 0, ..l }),
+        ("test_reduce_sum_keepdims_random", 1, |l| LayoutParams { dense_lanes: 0, ..l }),
+        ("test_averagepool_2d_default", 1, |l| LayoutParams { dense_lanes: 0, ..l }),
+        ("test_reduce_max_keepdims_random", 1, |l| LayoutParams { maxpool_lanes: 0, ..l }),
+        ("test_softmax_example", 1, |l| LayoutParams { softmax_lanes: 0, ..l }),
+    ];
+    for (name, dynamic, without) in cases {
+        let case = load_case(name, dynamic);
+        let graph = import_onnx_bytes(&case.model, name).unwrap();
+        let ranges = calibrate(&graph, std::slice::from_ref(&case.inputs)).unwrap();
+        let model = Arc::new(quantize(&graph, &ranges, QuantConfig::default()).unwrap());
+        let trace = Arc::new(run_float_inputs(&model, &case.inputs).unwrap());
+        let layout = without(plan(&model, true).unwrap().0);
+        match ModelCircuit::new(model, trace, layout) {
+            Err(CircuitError::BadLayout(why)) => assert!(why.contains("no lane for node"), "{name}: {why}"),
+            other => panic!("{name}: accepted a layout without the op's lane: {:?}", other.map(|c| c.rows())),
+        }
+    }
 }

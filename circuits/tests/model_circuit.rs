@@ -328,3 +328,29 @@ fn zero_padding_copies_a_fixed_zero() {
     let trace = proves_and_rejects_mutations(&m, &[m.outputs[0]]);
     assert_eq!(trace.values[m.outputs[0]][0], 0);
 }
+
+/// A layout without a lane for a chip the model uses is refused by name when the circuit is
+/// built (a key file carries its layout: untrusted data, not only a planner slip); the circuit
+/// keeps the layout it was built with, and its degree is the one the extended domain holds.
+#[test]
+fn a_layout_without_a_lane_for_a_used_chip_is_refused() {
+    let (model, trace) = digits_mlp();
+    let layout = planned(&model);
+    let circuit = ModelCircuit::new(model.clone(), Arc::new(trace.clone()), layout).unwrap();
+    assert_eq!(circuit.layout(), layout);
+    let mut cs = halo2_proofs::plonk::ConstraintSystem::<Fr>::default();
+    <ModelCircuit as halo2_proofs::plonk::Circuit<Fr>>::configure_with_params(&mut cs, layout);
+    assert_eq!(cs.degree(), 5, "gates of degree 4 share the 4n coset with degree 5");
+    let refusal = |layout: LayoutParams| match ModelCircuit::new(model.clone(), Arc::new(trace.clone()), layout) {
+        Err(CircuitError::BadLayout(why)) => why,
+        other => panic!("accepted a layout without a lane: {:?}", other.map(|c| c.rows())),
+    };
+    assert!(refusal(LayoutParams { dense_lanes: 0, ..layout }).contains("no lane for node"));
+    assert!(refusal(LayoutParams { requant_lanes: 0, ..layout }).contains("needs a requant lane"));
+    let (model, trace) = shipped("fashion-cnn");
+    let layout = planned(&model);
+    match ModelCircuit::new(model, Arc::new(trace), LayoutParams { maxpool_lanes: 0, ..layout }) {
+        Err(CircuitError::BadLayout(why)) => assert!(why.contains("no lane for node `pool1"), "{why}"),
+        other => panic!("accepted a layout without a max-pool lane: {:?}", other.map(|c| c.rows())),
+    }
+}

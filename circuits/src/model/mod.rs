@@ -180,8 +180,8 @@ impl ModelCircuit {
                     layout.dense_lanes
                 }
                 QOp::Product(_) => layout.product_lanes,
-                QOp::AvgPool { .. } => layout.dense_lanes.min(layout.requant_lanes),
-                QOp::Requant { .. } => layout.requant_lanes,
+                // Requantizations (an average pool's included) have lanes: checked above.
+                QOp::AvgPool { .. } => layout.dense_lanes,
                 QOp::MaxPool(_) | QOp::ReduceMax { .. } => layout.maxpool_lanes,
                 QOp::Softmax { .. } => layout.maxpool_lanes.min(layout.softmax_lanes),
                 _ => 1,
