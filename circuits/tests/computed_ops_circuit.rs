@@ -81,11 +81,14 @@ fn a_reduced_maximum_above_every_element_is_caught_by_the_max_rows() {
     assert_only(&failures, "max pool");
 }
 
+/// A layout change that takes one chip's lanes away.
+type Without = fn(LayoutParams) -> LayoutParams;
+
 /// A layout without a lane for the chip an op runs on is refused, naming the node, for each
 /// chip the ops between computed tensors use.
 #[test]
 fn a_layout_without_the_ops_lane_is_refused() {
-    let cases: [(&str, usize, fn(LayoutParams) -> LayoutParams); 5] = [
+    let cases: [(&str, usize, Without); 5] = [
         ("test_matmul_2d", 2, |l| LayoutParams { product_lanes: 0, ..l }),
         ("test_reduce_sum_keepdims_random", 1, |l| LayoutParams { dense_lanes: 0, ..l }),
         ("test_averagepool_2d_default", 1, |l| LayoutParams { dense_lanes: 0, ..l }),
