@@ -82,20 +82,22 @@ pub fn columns(layout: &LayoutParams) -> (usize, usize, usize, usize) {
     let RequantShape { r_limbs, u_limbs, v_limbs, table } = layout.requant;
     let u_limbs = u_limbs + v_limbs;
     let (d, r, m, s) = (layout.dense_lanes, layout.requant_lanes, layout.maxpool_lanes, layout.softmax_lanes);
-    let p = layout.product_lanes;
+    let (p, f) = (layout.product_lanes, layout.freivalds_lanes);
     let t = usize::from(table);
     let s_limbs = 2 * layout.softmax.r_limbs + layout.softmax.y_limbs;
     let z = usize::from(layout.zero_cell);
-    let advice = 1 + d * (width + outputs) + r * (4 + r_limbs + u_limbs + 2 * t) + m * 4 + s * (7 + s_limbs) + 3 * p;
+    let advice =
+        1 + d * (width + outputs) + r * (4 + r_limbs + u_limbs + 2 * t) + m * 4 + s * (7 + s_limbs) + 3 * p + 3 * f;
     let fixed = 3
         + d * (width * outputs + outputs + 2)
         + r * (6 + 2 * (r_limbs + u_limbs) + 2 * t)
         + m * 3
         + s * (3 + 2 * s_limbs)
         + 2 * p
+        + 3 * f
         + z;
     let lookups = r * (r_limbs + u_limbs + t) + m * 2 + s * (1 + s_limbs);
-    let permuted = 2 + d * (width + outputs) + 2 * r + 2 * m + 3 * s + 3 * p + z;
+    let permuted = 2 + d * (width + outputs) + 2 * r + 2 * m + 3 * s + 3 * p + 3 * f + z;
     (advice, fixed, lookups, permuted)
 }
 
@@ -162,6 +164,7 @@ fn candidates_for(
                     maxpool_lanes: 1,
                     softmax_lanes: 1,
                     product_lanes: 1,
+                    freivalds_lanes: 1,
                     requant: RequantShape { r_limbs: 8, u_limbs: 8, v_limbs: 8, table: true },
                     softmax: SoftmaxShape { r_limbs: 8, y_limbs: 8 },
                     zero_cell: true,
@@ -171,6 +174,16 @@ fn candidates_for(
                 let circuit = ModelCircuit::for_keygen(model.clone(), probe)?;
                 let rows = circuit.row_budget();
                 let needs = circuit.column_needs();
+                // Where Freivalds checks some products, the same layout with every product
+                // proven directly is a candidate too (the cost model weighs the two).
+                let direct_rows = match rows.freivalds {
+                    0 => None,
+                    _ => Some(
+                        ModelCircuit::for_keygen(model.clone(), LayoutParams { freivalds_lanes: 0, ..probe })?
+                            .row_budget()
+                            .product,
+                    ),
+                };
                 let floor = rows.input.max(rows.instance).max(rows.table) + BLINDING_ROWS;
                 let k_min = floor.next_power_of_two().trailing_zeros().max(4);
                 let k_max = match objective {
@@ -186,16 +199,21 @@ fn candidates_for(
                         maxpool_lanes: lanes(rows.maxpool),
                         softmax_lanes: lanes(rows.softmax),
                         product_lanes: lanes(rows.product),
+                        freivalds_lanes: lanes(rows.freivalds),
                         requant: needs.requant,
                         softmax: needs.softmax,
                         zero_cell: needs.zero_cell,
                         ..probe
                     };
-                    if layout.check().is_err() {
-                        continue;
-                    }
-                    if !all.iter().any(|(l, _)| *l == layout) {
-                        all.push((layout, cost(&layout, k)));
+                    let direct = direct_rows.map(|rows| LayoutParams {
+                        product_lanes: lanes(rows),
+                        freivalds_lanes: 0,
+                        ..layout
+                    });
+                    for layout in std::iter::once(layout).chain(direct) {
+                        if layout.check().is_ok() && !all.iter().any(|(l, _)| *l == layout) {
+                            all.push((layout, cost(&layout, k)));
+                        }
                     }
                 }
             }
@@ -219,6 +237,7 @@ fn candidates_for(
             maxpool_lanes: more(layout.maxpool_lanes),
             softmax_lanes: more(layout.softmax_lanes),
             product_lanes: more(layout.product_lanes),
+            freivalds_lanes: more(layout.freivalds_lanes),
             ..layout
         };
         if k > planned.k && wider.check().is_ok() && !ranked.iter().any(|(l, _, _)| *l == wider) {

@@ -20,8 +20,8 @@ use zkinfer_quant_models::QOp;
 /// Builds the case's circuit with one output of its first `op` node moved by one step of what
 /// follows it (one rounding step of the requantization after it, recomputed; or 1), at the
 /// element whose final value is nearest 0 so nothing leaves its range; returns the failures
-/// MockProver reports.
-fn failures_after_tampering(name: &str, dynamic: usize, op: &str) -> Vec<String> {
+/// MockProver reports. `adjust` changes the planner's layout (to pick how products are proven).
+fn failures_after_tampering(name: &str, dynamic: usize, op: &str, adjust: Adjust) -> Vec<String> {
     let case = load_case(name, dynamic);
     let graph = import_onnx_bytes(&case.model, name).unwrap();
     let ranges = calibrate(&graph, std::slice::from_ref(&case.inputs)).unwrap();
@@ -44,7 +44,7 @@ fn failures_after_tampering(name: &str, dynamic: usize, op: &str) -> Vec<String>
         }
         None => trace.values[tampered][e] += 1,
     }
-    let layout = plan(&model, true).unwrap().0;
+    let layout = adjust(plan(&model, true).unwrap().0);
     let circuit = ModelCircuit::new_unchecked(model, Arc::new(trace), layout).unwrap();
     match MockProver::run(circuit.min_k(), &circuit, vec![circuit.instance()]).unwrap().verify() {
         Ok(()) => Vec::new(),
@@ -57,39 +57,66 @@ fn assert_only(failures: &[String], constraint: &str) {
     assert!(failures.iter().all(|f| f.contains(constraint)), "expected only `{constraint}`: {failures:#?}");
 }
 
+/// A change to the planner's layout.
+type Adjust = fn(LayoutParams) -> LayoutParams;
+
+fn planned(layout: LayoutParams) -> LayoutParams {
+    layout
+}
+
+/// Products checked by Freivalds wherever that takes fewer rows, on one lane.
+fn freivalds(layout: LayoutParams) -> LayoutParams {
+    LayoutParams { freivalds_lanes: 1, ..layout }
+}
+
+/// Every product proven directly, on one lane.
+fn direct(layout: LayoutParams) -> LayoutParams {
+    LayoutParams { freivalds_lanes: 0, product_lanes: 1, ..layout }
+}
+
 #[test]
 fn a_matrix_product_entry_off_by_one_is_caught_by_the_product_gate() {
-    let failures = failures_after_tampering("test_matmul_2d", 2, "Product");
+    let failures = failures_after_tampering("test_matmul_2d", 2, "Product", direct);
     assert_only(&failures, "product");
 }
 
 #[test]
+fn a_matrix_product_entry_off_by_one_is_caught_by_the_freivalds_check() {
+    // `[3, 4] × [4, 3]`: 33 Freivalds rows against 36 direct ones. The tampered entry's `C·r`
+    // is computed honestly from it: only the copy of `A·(B·r)` onto `C·r` breaks.
+    let failures = failures_after_tampering("test_matmul_2d", 2, "Product", freivalds);
+    assert!(!failures.is_empty(), "the tampered witness was accepted");
+    assert!(failures.iter().all(|f| f.contains("Equality constraint not satisfied")), "{failures:#?}");
+}
+
+#[test]
 fn an_elementwise_product_off_by_one_is_caught_by_the_product_gate() {
-    let failures = failures_after_tampering("test_mul_example", 2, "Product");
+    let failures = failures_after_tampering("test_mul_example", 2, "Product", planned);
     assert_only(&failures, "product");
 }
 
 #[test]
 fn a_reduced_sum_off_by_one_is_caught_by_the_sum_rows() {
-    let failures = failures_after_tampering("test_reduce_sum_keepdims_random", 1, "ReduceSum");
+    let failures = failures_after_tampering("test_reduce_sum_keepdims_random", 1, "ReduceSum", planned);
     assert_only(&failures, "dense");
 }
 
 #[test]
 fn a_reduced_maximum_above_every_element_is_caught_by_the_max_rows() {
-    let failures = failures_after_tampering("test_reduce_max_keepdims_random", 1, "ReduceMax");
+    let failures = failures_after_tampering("test_reduce_max_keepdims_random", 1, "ReduceMax", planned);
     assert_only(&failures, "max pool");
 }
 
 /// A layout change that takes one chip's lanes away.
-type Without = fn(LayoutParams) -> LayoutParams;
+type Without = Adjust;
 
 /// A layout without a lane for the chip an op runs on is refused, naming the node, for each
 /// chip the ops between computed tensors use.
 #[test]
 fn a_layout_without_the_ops_lane_is_refused() {
-    let cases: [(&str, usize, Without); 5] = [
-        ("test_matmul_2d", 2, |l| LayoutParams { product_lanes: 0, ..l }),
+    let cases: [(&str, usize, Without); 6] = [
+        ("test_matmul_2d", 2, |l| LayoutParams { product_lanes: 0, freivalds_lanes: 0, ..l }),
+        ("test_mul_example", 2, |l| LayoutParams { product_lanes: 0, ..l }),
         ("test_reduce_sum_keepdims_random", 1, |l| LayoutParams { dense_lanes: 0, ..l }),
         ("test_averagepool_2d_default", 1, |l| LayoutParams { dense_lanes: 0, ..l }),
         ("test_reduce_max_keepdims_random", 1, |l| LayoutParams { maxpool_lanes: 0, ..l }),

@@ -289,6 +289,15 @@ enum SynthFamily {
         #[arg(long, default_value_t = 10)]
         classes: usize,
     },
+    /// One self-attention head: Q, K, V = x·W, softmax(Q·Kᵀ)·V.
+    Attn {
+        /// Sequence length.
+        #[arg(long, default_value_t = 16)]
+        seq: usize,
+        /// Width of the tokens and of the head.
+        #[arg(long, default_value_t = 32)]
+        width: usize,
+    },
 }
 
 impl From<SynthFamily> for SynthSpec {
@@ -296,6 +305,7 @@ impl From<SynthFamily> for SynthSpec {
         match f {
             SynthFamily::Mlp { inputs, hidden, depth, classes } => SynthSpec::Mlp { inputs, hidden, depth, classes },
             SynthFamily::Cnn { size, channels, classes } => SynthSpec::Cnn { size, channels, classes },
+            SynthFamily::Attn { seq, width } => SynthSpec::Attention { seq, width },
         }
     }
 }

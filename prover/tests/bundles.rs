@@ -7,11 +7,15 @@ use std::sync::Arc;
 
 use rand_chacha::ChaCha20Rng;
 use rand_core::SeedableRng;
+use zkinfer_circuits::model::LayoutParams;
 use zkinfer_circuits::planner::plan;
-use zkinfer_prover::{circuit_k, insecure_test_srs, prove, setup, ProverKey, RoutedParams, SmallScalarMsm};
-use zkinfer_quant_models::compile::{compile_onnx_batch, compile_onnx_file, pack_samples};
+use zkinfer_prover::{
+    circuit_k, insecure_test_srs, prove, prove_with, setup, ProveOptions, ProverKey, RoutedParams, SmallScalarMsm,
+};
+use zkinfer_quant_models::compile::{compile_onnx, compile_onnx_batch, compile_onnx_file, pack_samples};
 use zkinfer_quant_models::infer::run_float_inputs;
 use zkinfer_quant_models::io::{read_calibration, read_input};
+use zkinfer_quant_models::onnx::{synth_inputs, synth_onnx, SynthSpec};
 use zkinfer_quant_models::{QOp, QuantConfig, QuantModel};
 use zkinfer_verifier::{verify_with, Policy, ProofBundle, Rejection, VerifiedOutput, VerifierKey};
 
@@ -276,4 +280,41 @@ fn a_batch_of_two_samples_is_one_proof_of_both() {
     b.outputs[0].values[15] += 1;
     b.outputs[0].floats[15] = b.outputs[0].values[15] as f64 * b.outputs[0].scale;
     assert!(is_invalid(verify(&b, &vk, &id)), "changed output of the second sample accepted");
+}
+
+/// A self-attention head whose two activation × activation products are checked by Freivalds
+/// (a second phase, a challenge drawn after the operands and products are committed): the
+/// proof verifies, a changed output is rejected, and a trace with one wrong product entry
+/// cannot be turned into a proof that verifies.
+#[test]
+fn an_attention_head_checked_by_freivalds_verifies_and_a_wrong_product_does_not() {
+    let spec = SynthSpec::Attention { seq: 6, width: 8 };
+    let (onnx, shape) = synth_onnx(&spec, 3);
+    let len = shape.iter().product();
+    let calibration: Vec<Vec<Vec<f64>>> = synth_inputs(len, 8, 3).into_iter().map(|x| vec![x]).collect();
+    let compiled = compile_onnx(&onnx, "attn-6-8", &calibration, QuantConfig::default()).unwrap();
+    let model = Arc::new(compiled.quant);
+    let layout = LayoutParams { freivalds_lanes: 1, ..plan(&model, true).unwrap().0 };
+    let k = circuit_k(model.clone(), layout).unwrap();
+    let (key, params) = setup(&insecure_test_srs(k), SmallScalarMsm::default(), model.clone(), layout).unwrap();
+    assert_eq!(key.pk.get_vk().cs().num_challenges(), 1, "the products are not checked by Freivalds");
+    let input = vec![synth_inputs(len, 1, 4).swap_remove(0)];
+    let bundle = prove_once(&model, &input, &key, &params);
+    let vk = VerifierKey::from_bytes(&key.verifier.to_bytes()).unwrap();
+    let id = vk.model_id();
+    assert_eq!(verify(&bundle, &vk, &id).unwrap().outputs, bundle.outputs);
+    let mut b = bundle.clone();
+    b.outputs[0].values[7] += 1;
+    b.outputs[0].floats[7] = b.outputs[0].values[7] as f64 * b.outputs[0].scale;
+    assert!(is_invalid(verify(&b, &vk, &id)), "changed output accepted");
+
+    // A dishonest prover: the first product's entry 5 is off by one.
+    let scores = model.nodes.iter().find(|n| matches!(n.op, QOp::Product(_))).unwrap().output;
+    let mut trace = run_float_inputs(&model, &input).unwrap();
+    trace.values[scores][5] += 1;
+    let options = ProveOptions { allow_saturation: true, self_check: false };
+    let forged = prove_with(&params, &key, model.clone(), Arc::new(trace), ChaCha20Rng::seed_from_u64(7), options);
+    if let Ok((bundle, _)) = forged {
+        assert!(is_invalid(verify(&bundle, &vk, &id)), "a proof of a wrong product verified");
+    }
 }

@@ -2,6 +2,7 @@
 
 pub mod conv;
 pub mod dense;
+pub mod freivalds;
 pub mod limbs;
 pub mod maxpool;
 pub mod product;

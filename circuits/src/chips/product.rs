@@ -7,7 +7,8 @@
 //! its last row holds the output. An elementwise product is a block of one row.
 //!
 //! This is the direct method: `m·k·n` rows for an `[m, k] × [k, n]` product, each operand cell
-//! copied once per use. Its soundness needs no challenge, so it fits the single-phase prover.
+//! copied once per use. Its soundness needs no challenge. Matrix products where it takes more
+//! rows than a Freivalds check go to `freivalds.rs` instead (when the layout has lanes for it).
 
 use halo2_proofs::circuit::{Cell, Layouter, Value};
 use halo2_proofs::halo2curves::bn256::Fr;

@@ -21,6 +21,10 @@ pub struct LayoutParams {
     /// Lanes of the product chip (products of two computed tensors).
     #[serde(default)]
     pub product_lanes: usize,
+    /// Lanes of the Freivalds chip, which checks the matrix products it makes cheaper (see
+    /// [`crate::chips::freivalds`]); with none, every product is proven directly.
+    #[serde(default)]
+    pub freivalds_lanes: usize,
     /// Limb columns of the requant chip.
     pub requant: RequantShape,
     /// Limb columns of the softmax chip.
@@ -46,7 +50,14 @@ impl LayoutParams {
         if !(1..=MAX_DENSE_PACKING).contains(&width) || !(1..=MAX_DENSE_PACKING).contains(&outputs) {
             return bad(format!("dense packing {width} x {outputs} is outside 1..={MAX_DENSE_PACKING}"));
         }
-        let lanes = [self.dense_lanes, self.requant_lanes, self.maxpool_lanes, self.softmax_lanes, self.product_lanes];
+        let lanes = [
+            self.dense_lanes,
+            self.requant_lanes,
+            self.maxpool_lanes,
+            self.softmax_lanes,
+            self.product_lanes,
+            self.freivalds_lanes,
+        ];
         if lanes.iter().any(|&l| l > MAX_LANES) {
             return bad(format!("more than {MAX_LANES} lanes"));
         }
@@ -71,6 +82,7 @@ impl Default for LayoutParams {
             maxpool_lanes: 1,
             softmax_lanes: 0,
             product_lanes: 0,
+            freivalds_lanes: 0,
             requant: RequantShape { r_limbs: 2, u_limbs: 1, v_limbs: 1, table: true },
             softmax: SoftmaxShape::default(),
             zero_cell: false,
@@ -91,13 +103,15 @@ pub struct RowBudget {
     pub maxpool: usize,
     pub softmax: usize,
     pub product: usize,
+    pub freivalds: usize,
     pub table: usize,
 }
 
 impl RowBudget {
     /// The tallest of them: the circuit's height before blinding rows.
     pub fn max(&self) -> usize {
-        let chips = self.dense.max(self.requant).max(self.maxpool).max(self.softmax).max(self.product);
+        let chips =
+            self.dense.max(self.requant).max(self.maxpool).max(self.softmax).max(self.product).max(self.freivalds);
         self.input.max(self.instance).max(chips).max(self.table)
     }
 }

@@ -24,12 +24,14 @@ use std::sync::Arc;
 
 use halo2_proofs::circuit::{Cell, Layouter, SimpleFloorPlanner, Value};
 use halo2_proofs::halo2curves::bn256::Fr;
-use halo2_proofs::plonk::{Advice, Circuit, Column, ConstraintSystem, Error, Fixed, Instance};
+use halo2_proofs::plonk::{Advice, Circuit, Column, ConstraintSystem, Error, FirstPhase, Fixed, Instance};
 use zkinfer_quant_models::infer::Trace;
 use zkinfer_quant_models::kernels::reduce_groups;
+use zkinfer_quant_models::kernels::ProductShape;
 use zkinfer_quant_models::quant::{saturates, QOp, QuantModel};
 
 use crate::chips::dense::{DenseConfig, DenseJob};
+use crate::chips::freivalds::{FreivaldsConfig, FreivaldsJob, Placed};
 use crate::chips::maxpool::{MaxPoolConfig, Window};
 use crate::chips::product::{ProductConfig, ProductJob};
 use crate::chips::requant::{RequantConfig, RequantParams};
@@ -74,6 +76,7 @@ pub struct ModelConfig {
     maxpool: Vec<MaxPoolConfig>,
     softmax: Vec<SoftmaxConfig>,
     product: Vec<ProductConfig>,
+    freivalds: Vec<FreivaldsConfig>,
     zero: Option<Column<Fixed>>,
 }
 
@@ -85,6 +88,7 @@ struct Placement {
     maxpool: Vec<(usize, usize)>,
     softmax: Vec<(usize, usize)>,
     product: Vec<(usize, usize)>,
+    freivalds: Vec<(usize, usize)>,
     budget: RowBudget,
 }
 
@@ -179,6 +183,7 @@ impl ModelCircuit {
                 QOp::Dense { .. } | QOp::Conv { .. } | QOp::Add { .. } | QOp::Affine { .. } | QOp::ReduceSum { .. } => {
                     layout.dense_lanes
                 }
+                QOp::Product(ref shape) if by_freivalds(shape, &layout) => layout.freivalds_lanes,
                 QOp::Product(_) => layout.product_lanes,
                 // Requantizations (an average pool's included) have lanes: checked above.
                 QOp::AvgPool { .. } => layout.dense_lanes,
@@ -215,7 +220,7 @@ impl ModelCircuit {
         let layout = &self.layout;
         let (mut dense, mut requant) = (Lanes::new(layout.dense_lanes), Lanes::new(layout.requant_lanes));
         let (mut maxpool, mut softmax) = (Lanes::new(layout.maxpool_lanes), Lanes::new(layout.softmax_lanes));
-        let mut product = Lanes::new(layout.product_lanes);
+        let (mut product, mut freivalds) = (Lanes::new(layout.product_lanes), Lanes::new(layout.freivalds_lanes));
         let mut p = Placement::default();
         for &t in &self.model.inputs {
             for c in chunks(self.model.tensors[t].len(), layout.requant_lanes) {
@@ -235,6 +240,11 @@ impl ModelCircuit {
                 (QOp::Requant { .. }, _) => {
                     for c in chunks(self.model.tensors[node.output].len(), layout.requant_lanes) {
                         p.requant.extend(requant.place(c.len()));
+                    }
+                }
+                (QOp::Product(shape), _) if by_freivalds(shape, layout) => {
+                    for _ in 0..shape.batch {
+                        p.freivalds.extend(freivalds.place(FreivaldsJob::rows(shape.m, shape.k, shape.n)));
                     }
                 }
                 (QOp::Product(shape), _) => {
@@ -270,6 +280,7 @@ impl ModelCircuit {
             maxpool: maxpool.height(),
             softmax: softmax.height(),
             product: product.height(),
+            freivalds: freivalds.height(),
             table: self.table.len(),
         };
         p
@@ -319,6 +330,12 @@ impl ModelCircuit {
     }
 }
 
+/// Whether `layout` checks the product `shape` with the Freivalds chip: when it has lanes
+/// for it and the check takes fewer rows than the direct products.
+fn by_freivalds(shape: &ProductShape, layout: &LayoutParams) -> bool {
+    layout.freivalds_lanes > 0 && FreivaldsJob::cheaper_than_direct(shape.m, shape.k, shape.n)
+}
+
 /// Rows halo2 reserves at the bottom for blinding (with the degree-4 constraint system), plus
 /// one spare.
 pub const BLINDING_ROWS: usize = 10;
@@ -342,6 +359,14 @@ impl Circuit<Fr> for ModelCircuit {
         meta.enable_equality(input);
         let instance = meta.instance_column();
         meta.enable_equality(instance);
+        // One challenge, drawn after the first phase, serves every Freivalds lane.
+        let freivalds = match params.freivalds_lanes {
+            0 => Vec::new(),
+            lanes => {
+                let r = meta.challenge_usable_after(FirstPhase);
+                (0..lanes).map(|_| FreivaldsConfig::configure(meta, r)).collect()
+            }
+        };
         let config = ModelConfig {
             input,
             instance,
@@ -351,6 +376,7 @@ impl Circuit<Fr> for ModelCircuit {
             maxpool: (0..params.maxpool_lanes).map(|_| MaxPoolConfig::configure(meta, table)).collect(),
             softmax: (0..params.softmax_lanes).map(|_| SoftmaxConfig::configure(meta, table, params.softmax)).collect(),
             product: (0..params.product_lanes).map(|_| ProductConfig::configure(meta)).collect(),
+            freivalds,
             zero: params.zero_cell.then(|| {
                 let zero = meta.fixed_column();
                 meta.enable_equality(zero);
@@ -380,6 +406,9 @@ impl Circuit<Fr> for ModelCircuit {
         let p = &self.placement;
         let (mut dense_at, mut requant_at, mut maxpool_at) = (p.dense.iter(), p.requant.iter(), p.maxpool.iter());
         let (mut softmax_at, mut product_at) = (p.softmax.iter(), p.product.iter());
+        let mut freivalds_at = p.freivalds.iter();
+        // Freivalds checks laid out in the first phase, finished in the second.
+        let mut checks: Vec<(usize, FreivaldsJob, Placed)> = Vec::new();
         let zero = match config.zero {
             Some(column) => {
                 Some(layouter.assign_region(|| "zero", |mut region| Ok(region.assign_fixed(column, 0, Fr::zero())))?)
@@ -513,6 +542,29 @@ impl Circuit<Fr> for ModelCircuit {
                         }
                     }
                 }
+                (QOp::Product(shape), _) if by_freivalds(shape, &self.layout) => {
+                    let (a, b) = (node.inputs[0], node.inputs[1]);
+                    let (a_len, b_len, c_len) = (shape.m * shape.k, shape.k * shape.n, shape.m * shape.n);
+                    let operands = |t: usize, range: std::ops::Range<usize>| -> Vec<(Cell, i64)> {
+                        range.map(|i| (cells[t][i], values[t][i])).collect()
+                    };
+                    for batch in 0..shape.batch {
+                        let job = FreivaldsJob {
+                            m: shape.m,
+                            k: shape.k,
+                            n: shape.n,
+                            a: operands(a, batch * a_len..(batch + 1) * a_len),
+                            b: operands(b, batch * b_len..(batch + 1) * b_len),
+                            c: values[node.output][batch * c_len..(batch + 1) * c_len].to_vec(),
+                        };
+                        let &(lane, start) = freivalds_at.next().ok_or(Error::Synthesis)?;
+                        let placed = config.freivalds[lane].assign_operands(&mut layouter, start, &job)?;
+                        for (o, &cell) in out[batch * c_len..].iter_mut().zip(&placed.outputs) {
+                            *o = Some(cell);
+                        }
+                        checks.push((lane, job, placed));
+                    }
+                }
                 (QOp::Product(shape), _) => {
                     let (a, b) = (node.inputs[0], node.inputs[1]);
                     for c in chunks(shape.lens().2, self.layout.product_lanes) {
@@ -556,6 +608,15 @@ impl Circuit<Fr> for ModelCircuit {
             for &cell in &cells[t] {
                 layouter.constrain_instance(cell, config.instance, public_row);
                 public_row += 1;
+            }
+        }
+        if let Some(first) = config.freivalds.first() {
+            // Everything above is committed before the challenge is drawn.
+            layouter.next_phase();
+            let r = layouter.get_challenge(first.challenge());
+            for (lane, job, placed) in &checks {
+                let witness = r.map(|r| job.witness(r));
+                config.freivalds[*lane].assign_checks(&mut layouter, placed, witness.as_ref())?;
             }
         }
         Ok(())

@@ -18,8 +18,9 @@ use crate::shipped::{example, names, Example};
 /// The synthetic MLP of the design notes: 64 → 1024 → 1024 → 10.
 const BIG_MLP: &str = "mlp-64-1024-1024-10";
 
-/// The synthetic model a name describes: `mlp-IN-H-…-H-CLASSES` (equal hidden widths) or
-/// `cnn-SIZE-C0-C1-…-CLASSES` (image side, channels per block).
+/// The synthetic model a name describes: `mlp-IN-H-…-H-CLASSES` (equal hidden widths),
+/// `cnn-SIZE-C0-C1-…-CLASSES` (image side, channels per block) or `attn-SEQ-WIDTH` (one
+/// self-attention head).
 pub fn synthetic(name: &str) -> Option<SynthSpec> {
     let (family, rest) = name.split_once('-')?;
     let n: Vec<usize> = rest.split('-').map(str::parse).collect::<Result<_, _>>().ok()?;
@@ -34,6 +35,7 @@ pub fn synthetic(name: &str) -> Option<SynthSpec> {
         "cnn" if n.len() >= 3 => {
             Some(SynthSpec::Cnn { size: middle[0], channels: middle[1..].to_vec(), classes: last })
         }
+        "attn" if n.len() == 2 => Some(SynthSpec::Attention { seq: n[0], width: n[1] }),
         _ => None,
     }
 }
@@ -47,8 +49,13 @@ pub fn synthetic_name(spec: &SynthSpec) -> String {
         SynthSpec::Cnn { size, channels, classes } => {
             [*size].into_iter().chain(channels.clone()).chain([*classes]).collect()
         }
+        SynthSpec::Attention { seq, width } => vec![*seq, *width],
     };
-    let family = if matches!(spec, SynthSpec::Mlp { .. }) { "mlp" } else { "cnn" };
+    let family = match spec {
+        SynthSpec::Mlp { .. } => "mlp",
+        SynthSpec::Cnn { .. } => "cnn",
+        SynthSpec::Attention { .. } => "attn",
+    };
     let numbers: Vec<String> = parts.iter().map(ToString::to_string).collect();
     format!("{family}-{}", numbers.join("-"))
 }

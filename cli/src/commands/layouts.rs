@@ -38,7 +38,7 @@ pub fn run(name: &str, count: usize, repeat: usize, batch: usize) -> anyhow::Res
             })
             .collect::<Result<_, _>>()?;
         println!(
-            "{i:>3} {:>10.0} {:>3} {:>4} {:>4} {:>4}  {:>8.3}  {:?} lanes d{} r{} m{} s{} limb {}",
+            "{i:>3} {:>10.0} {:>3} {:>4} {:>4} {:>4}  {:>8.3}  {:?} lanes d{} r{} m{} s{} p{} f{} limb {}",
             estimate.cost,
             key.spec().k,
             cs.num_advice_columns(),
@@ -50,6 +50,8 @@ pub fn run(name: &str, count: usize, repeat: usize, batch: usize) -> anyhow::Res
             layout.requant_lanes,
             layout.maxpool_lanes,
             layout.softmax_lanes,
+            layout.product_lanes,
+            layout.freivalds_lanes,
             layout.limb_bits,
         );
     }

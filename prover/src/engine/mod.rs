@@ -87,7 +87,8 @@ fn write_points<T: TranscriptWrite<G1Affine, Challenge255<G1Affine>>>(
 }
 
 /// Proves `circuit` with public `instances` under `pk` (whose cosets are `cosets`), writing the
-/// proof to `transcript`. Single-phase circuits without challenges, as zkinfer's are.
+/// proof to `transcript`. Circuits with several phases draw each phase's challenges after
+/// its advice commitments, as halo2's own prover does.
 pub fn create_proof<M, C, T>(
     params: &RoutedParams<M>,
     pk: &ProvingKey<G1Affine>,
@@ -110,9 +111,6 @@ where
     let blinding = cs.blinding_factors();
     let usable = n - (blinding + 1);
     let fail = |m: String| ProofError::Engine(m);
-    if cs.num_challenges() > 0 || cs.advice_column_phase().iter().any(|&p| p != 0) {
-        return Err(fail("multi-phase circuits are not supported by this prover".into()));
-    }
     if params.n() as usize != n {
         return Err(fail(format!("the SRS has {} points, the key's domain {n}", params.n())));
     }
@@ -139,12 +137,17 @@ where
         })
         .collect();
 
-    // Advice: synthesis, blinding rows, commitments.
-    let mut advice_values = witness::advice_values(cs, circuit, instances, n, usable).map_err(ProofError::Prove)?;
-    for column in &mut advice_values {
-        column[usable..].iter_mut().for_each(|v| *v = Fr::random(&mut rng));
-    }
-    write_points(transcript, &commit_rows(params, &columns(&advice_values)))?;
+    // Advice: synthesis, then per phase blinding rows, commitments and the phase's challenges.
+    let mut commit_phase = |columns: &mut [Vec<Fr>], challenges: usize| -> Result<Vec<Fr>, ProofError> {
+        for column in columns.iter_mut() {
+            column[usable..].iter_mut().for_each(|v| *v = Fr::random(&mut rng));
+        }
+        let rows: Vec<&[Fr]> = columns.iter().map(Vec::as_slice).collect();
+        write_points(transcript, &commit_rows(params, &rows))?;
+        Ok((0..challenges).map(|_| squeeze(transcript)).collect())
+    };
+    let witness::Witness { advice: advice_values, challenges } =
+        witness::synthesize(cs, circuit, instances, n, usable, &mut commit_phase)?;
 
     // Lookups: permuted columns.
     let theta = squeeze(transcript);
@@ -153,7 +156,7 @@ where
         fixed: fixed_values.clone(),
         advice: columns(&advice_values),
         instance: columns(&instance_values),
-        challenges: &[],
+        challenges: &challenges,
         scale: 1,
     };
     let permuted = cs
@@ -224,7 +227,7 @@ where
             fixed: columns(&cosets.fixed),
             advice: columns(&advice_cosets),
             instance: columns(&instance_cosets),
-            challenges: &[],
+            challenges: &challenges,
             scale: d.scale,
         },
         selectors: Selectors {

@@ -1,4 +1,11 @@
-//! Advice values from a circuit's synthesis, without commitments or a transcript.
+//! Advice values from a circuit's synthesis, committed phase by phase, without halo2's own
+//! witness collection.
+//!
+//! A multi-phase circuit (one that draws a challenge, as the Freivalds product check does)
+//! lays out its first-phase cells, calls `next_phase`, then lays out cells that depend on the
+//! challenge. Each `next_phase` hands the finished phase's columns to the caller, who blinds,
+//! commits and writes them and squeezes that phase's challenges; the circuit then reads them
+//! through `get_challenge`.
 
 use halo2_proofs::circuit::Value;
 use halo2_proofs::halo2curves::bn256::Fr;
@@ -8,30 +15,107 @@ use halo2_proofs::plonk::{
 };
 use rayon::prelude::*;
 
-/// Runs `circuit`'s synthesis and returns each advice column's values on the usable rows
-/// (`rows` long; rows from `usable` on are left zero for the caller's blinding).
-pub(crate) fn advice_values<C: Circuit<Fr>>(
+use crate::error::ProofError;
+
+/// Blinds, commits and writes one phase's advice columns (in column order) and returns that
+/// phase's challenges, `count` of them, squeezed after the commitments.
+pub(crate) type CommitPhase<'c> = dyn FnMut(&mut [Vec<Fr>], usize) -> Result<Vec<Fr>, ProofError> + 'c;
+
+/// What synthesis produced: every advice column's values (blinded by `commit`) and the
+/// challenges in index order.
+pub(crate) struct Witness {
+    pub advice: Vec<Vec<Fr>>,
+    pub challenges: Vec<Fr>,
+}
+
+/// Runs `circuit`'s synthesis, committing each phase's advice through `commit` as the circuit
+/// finishes it. Columns are `rows` long; rows from `usable` on are left to `commit`'s blinding.
+pub(crate) fn synthesize<C: Circuit<Fr>>(
     cs: &ConstraintSystem<Fr>,
     circuit: &C,
     instances: &[&[Fr]],
     rows: usize,
     usable: usize,
-) -> Result<Vec<Vec<Fr>>, Error> {
+    commit: &mut CommitPhase<'_>,
+) -> Result<Witness, ProofError> {
     let mut meta = ConstraintSystem::default();
     let config = C::configure_with_params(&mut meta, circuit.params());
-    let mut collection =
-        Collection { advice: vec![vec![Assigned::Zero; rows]; cs.num_advice_columns()], instances, usable };
-    C::FloorPlanner::synthesize(&mut collection, circuit, config, cs.constants().clone())?;
-    Ok(collection.advice.into_par_iter().map(|column| column.into_iter().map(Assigned::evaluate).collect()).collect())
+    let phases = usize::from(cs.advice_column_phase().into_iter().max().unwrap_or(0)) + 1;
+    let mut collection = Collection {
+        advice: vec![vec![Assigned::Zero; rows]; cs.num_advice_columns()],
+        evaluated: vec![None; cs.num_advice_columns()],
+        column_phase: cs.advice_column_phase(),
+        challenge_phase: cs.challenge_phase(),
+        challenges: vec![None; cs.num_challenges()],
+        phase: 0,
+        commit,
+        failure: None,
+        instances,
+        usable,
+    };
+    C::FloorPlanner::synthesize(&mut collection, circuit, config, cs.constants().clone()).map_err(ProofError::Prove)?;
+    if let Some(failure) = collection.failure.take() {
+        return Err(failure);
+    }
+    if usize::from(collection.phase) + 1 != phases {
+        return Err(ProofError::Engine(format!(
+            "the circuit has {phases} phases but its synthesis moved on {} times",
+            collection.phase
+        )));
+    }
+    collection.finish_phase()?;
+    let advice = collection.evaluated.into_iter().map(Option::unwrap_or_default).collect();
+    let challenges = collection.challenges.into_iter().map(Option::unwrap_or_default).collect();
+    Ok(Witness { advice, challenges })
 }
 
-struct Collection<'a> {
+struct Collection<'a, 'c> {
     advice: Vec<Vec<Assigned<Fr>>>,
+    /// Columns of finished phases, blinded as committed.
+    evaluated: Vec<Option<Vec<Fr>>>,
+    column_phase: Vec<u8>,
+    challenge_phase: Vec<u8>,
+    challenges: Vec<Option<Fr>>,
+    phase: u8,
+    commit: &'c mut CommitPhase<'c>,
+    /// The first commit error (`next_phase` cannot return one).
+    failure: Option<ProofError>,
     instances: &'a [&'a [Fr]],
     usable: usize,
 }
 
-impl Assignment<Fr> for Collection<'_> {
+impl Collection<'_, '_> {
+    /// Commits the current phase's columns and draws its challenges.
+    fn finish_phase(&mut self) -> Result<(), ProofError> {
+        let phase = self.phase;
+        let indices: Vec<usize> = (0..self.advice.len()).filter(|&c| self.column_phase[c] == phase).collect();
+        let mut values: Vec<Vec<Fr>> =
+            indices.par_iter().map(|&c| self.advice[c].iter().copied().map(Assigned::evaluate).collect()).collect();
+        let count = self.challenge_phase.iter().filter(|&&p| p == phase).count();
+        let drawn = (self.commit)(&mut values, count)?;
+        let slots = self.challenges.iter_mut().zip(&self.challenge_phase).filter(|(_, &p)| p == phase);
+        for ((slot, _), value) in slots.zip(drawn) {
+            *slot = Some(value);
+        }
+        for (c, v) in indices.into_iter().zip(values) {
+            self.evaluated[c] = Some(v);
+        }
+        self.phase += 1;
+        Ok(())
+    }
+}
+
+impl Assignment<Fr> for Collection<'_, '_> {
+    fn next_phase(&mut self) {
+        if self.failure.is_none() {
+            self.failure = self.finish_phase().err();
+        }
+    }
+
+    fn get_challenge(&self, challenge: Challenge) -> Value<Fr> {
+        self.challenges.get(challenge.index()).copied().flatten().map_or_else(Value::unknown, Value::known)
+    }
+
     fn enter_region<NR: Into<String>, N: FnOnce() -> NR>(&mut self, _: N) {}
 
     fn annotate_column<A: FnOnce() -> AR, AR: Into<String>>(&mut self, _: A, _: Column<Any>) {}
@@ -91,10 +175,6 @@ impl Assignment<Fr> for Collection<'_> {
 
     fn fill_from_row(&mut self, _: Column<Fixed>, _: usize, _: Value<Assigned<Fr>>) -> Result<(), Error> {
         Ok(())
-    }
-
-    fn get_challenge(&self, _: Challenge) -> Value<Fr> {
-        Value::unknown()
     }
 
     fn push_namespace<NR: Into<String>, N: FnOnce() -> NR>(&mut self, _: N) {}

@@ -16,6 +16,9 @@ pub enum SynthSpec {
     /// `[1, channels[0], size, size]`, then per further entry of `channels` a block
     /// conv 3×3 (pad 1) → ReLU → max pool 2×2, then a dense layer to `classes`.
     Cnn { size: usize, channels: Vec<usize>, classes: usize },
+    /// One self-attention head over `[seq, width]`: `Q, K, V = x·W`, `softmax(Q·Kᵀ)·V`. Its
+    /// two products multiply computed tensors (what the Freivalds chip is for).
+    Attention { seq: usize, width: usize },
 }
 
 /// SplitMix64: a fixed, documented generator, so a seed gives the same model on every platform
@@ -107,7 +110,7 @@ impl Builder {
 /// The ONNX bytes of `spec` with weights drawn from `seed`, and its input shape.
 pub fn synth_onnx(spec: &SynthSpec, seed: u64) -> (Vec<u8>, Vec<usize>) {
     let mut b = Builder { rng: SplitMix64::new(seed), nodes: vec![], init: vec![] };
-    let (input_shape, classes) = match spec {
+    let (input_shape, output_shape) = match spec {
         SynthSpec::Mlp { inputs, hidden, depth, classes } => {
             let mut x = "input".to_string();
             let mut width = *inputs;
@@ -118,7 +121,7 @@ pub fn synth_onnx(spec: &SynthSpec, seed: u64) -> (Vec<u8>, Vec<usize>) {
                 width = *hidden;
             }
             b.dense(&x, "output", width, *classes);
-            (vec![1, *inputs], *classes)
+            (vec![1, *inputs], vec![1, *classes])
         }
         SynthSpec::Cnn { size, channels, classes } => {
             let mut x = "input".to_string();
@@ -143,7 +146,19 @@ pub fn synth_onnx(spec: &SynthSpec, seed: u64) -> (Vec<u8>, Vec<usize>) {
             b.nodes.push(node("Flatten", &[&x], "flat", vec![int("axis", 1)]));
             let last = *channels.last().unwrap_or(&1);
             b.dense("flat", "output", last * side * side, *classes);
-            (vec![1, channels.first().copied().unwrap_or(1), *size, *size], *classes)
+            (vec![1, channels.first().copied().unwrap_or(1), *size, *size], vec![1, *classes])
+        }
+        SynthSpec::Attention { seq, width } => {
+            for name in ["q", "k", "v"] {
+                let w = format!("{name}.weight");
+                b.weights(&w, &[*width, *width], *width);
+                b.nodes.push(node("MatMul", &["input", &w], name, vec![]));
+            }
+            b.nodes.push(node("Transpose", &["k"], "k_t", vec![ints("perm", &[1, 0])]));
+            b.nodes.push(node("MatMul", &["q", "k_t"], "scores", vec![]));
+            b.nodes.push(node("Softmax", &["scores"], "attention", vec![int("axis", 1)]));
+            b.nodes.push(node("MatMul", &["attention", "v"], "output", vec![]));
+            (vec![*seq, *width], vec![*seq, *width])
         }
     };
     let graph = GraphProto {
@@ -151,7 +166,7 @@ pub fn synth_onnx(spec: &SynthSpec, seed: u64) -> (Vec<u8>, Vec<usize>) {
         node: b.nodes,
         initializer: b.init,
         input: vec![value_info("input", &input_shape)],
-        output: vec![value_info("output", &[1, classes])],
+        output: vec![value_info("output", &output_shape)],
         ..Default::default()
     };
     let model = ModelProto {
@@ -180,6 +195,7 @@ mod tests {
         let specs = [
             SynthSpec::Mlp { inputs: 64, hidden: 48, depth: 2, classes: 10 },
             SynthSpec::Cnn { size: 8, channels: vec![1, 4, 6], classes: 10 },
+            SynthSpec::Attention { seq: 6, width: 8 },
         ];
         for spec in specs {
             let (bytes, shape) = synth_onnx(&spec, 7);
