@@ -1,9 +1,6 @@
 //! `zkinfer`: every user-facing command of the verifiable-inference toolchain.
 
 mod commands;
-mod manifest;
-mod model_dir;
-mod pipeline;
 mod progress;
 mod shipped;
 

@@ -2,7 +2,7 @@
 
 use zkinfer_quant_models::io::{InputData, LabelledSet};
 
-use crate::pipeline::Calibration;
+use zkinfer_pipeline::Calibration;
 
 /// A model with its calibration set and one sample input.
 pub struct Example {

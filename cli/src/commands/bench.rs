@@ -12,8 +12,9 @@ use zkinfer_quant_models::onnx::{synth_inputs, synth_onnx, SynthSpec, TractModel
 use zkinfer_quant_models::QuantConfig;
 use zkinfer_verifier::{verify_with, Policy, VerifierKey};
 
-use crate::pipeline::{compile, prove_input, Calibration, Loaded, Source};
+use crate::progress::Terminal;
 use crate::shipped::{example, names, Example};
+use zkinfer_pipeline::{compile, prove_input, Calibration, Loaded, Source, Target};
 
 /// The synthetic MLP of the design notes: 64 → 1024 → 1024 → 10.
 const BIG_MLP: &str = "mlp-64-1024-1024-10";
@@ -145,7 +146,9 @@ fn peak_rss_mib() -> Option<f64> {
 pub fn run_one(name: &str, repeat: usize, objective: Objective, batch: usize) -> anyhow::Result<()> {
     let ex = batched_case(name, batch)?;
     let source = Source { onnx: &ex.onnx, name: &ex.name, batch };
-    let art = compile(source, &ex.calibration, QuantConfig::default(), true, objective, None)?;
+    let terminal = Terminal::default();
+    let target = Target { config: QuantConfig::default(), public_input: true, objective, srs: None };
+    let art = compile(source, &ex.calibration, target, &terminal)?;
     let stats = art.compiled.float.stats();
     let shapes: Vec<Vec<usize>> = art.key.spec().inputs.iter().map(|t| t.shape.clone()).collect();
     let tract = TractModel::load(&ex.onnx, &shapes)?;
@@ -165,7 +168,7 @@ pub fn run_one(name: &str, repeat: usize, objective: Objective, batch: usize) ->
     let options = ProveOptions { allow_saturation: true, self_check: true };
     for _ in 0..repeat.max(1) {
         let t = Instant::now();
-        let (bundle, timings) = prove_input(&loaded, &ex.input, options)?;
+        let (bundle, timings) = prove_input(&loaded, &ex.input, options, &terminal)?;
         proves.push((t.elapsed() - timings.self_check).as_secs_f64());
         checks.push(timings.self_check.as_secs_f64() * 1e3);
         let t = Instant::now();
@@ -281,7 +284,7 @@ pub fn run(
         }
     }
     if let Some(path) = json {
-        crate::model_dir::write_atomic(path, serde_json::to_string_pretty(&rows)?.as_bytes())?;
+        zkinfer_pipeline::write_atomic(path, serde_json::to_string_pretty(&rows)?.as_bytes())?;
     }
     Ok(())
 }

@@ -7,9 +7,9 @@ use zkinfer_quant_models::io::{read_calibration, read_labelled};
 use zkinfer_quant_models::report::{precision_loss, tensor_report};
 
 use super::BitArgs;
-use crate::model_dir::read;
-use crate::pipeline::{compile, Calibration, Source};
-use crate::progress::step;
+use zkinfer_pipeline::{compile, read, Calibration, Source, Target};
+
+use crate::progress::{step, Terminal};
 
 /// What `compile` is asked for beyond its files.
 pub struct CompileOptions {
@@ -39,7 +39,8 @@ pub fn run(
     let calibration = calibration.packed(batch);
     let name = model.file_stem().and_then(|s| s.to_str()).unwrap_or("model");
     let source = Source { onnx: &onnx, name, batch };
-    let mut artifacts = compile(source, &calibration, bits.into(), !private_input, objective, srs)?;
+    let target = Target { config: bits.into(), public_input: !private_input, objective, srs };
+    let mut artifacts = compile(source, &calibration, target, &Terminal::default())?;
     let (reports, _) = step("integer against float model on the calibration set", || {
         Ok(tensor_report(&artifacts.compiled, &calibration.samples)?)
     })?;

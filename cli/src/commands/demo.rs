@@ -6,8 +6,9 @@ use zkinfer_prover::ProveOptions;
 use zkinfer_quant_models::QuantConfig;
 use zkinfer_verifier::{verify_with, Policy, ProofBundle, VerifierKey};
 
-use crate::pipeline::{compile, prove_input, Loaded, Source};
-use crate::progress::step;
+use zkinfer_pipeline::{compile, prove_input, Loaded, Source, Target};
+
+use crate::progress::{step, Terminal};
 use crate::shipped::example;
 
 fn argmax(v: &[f64]) -> usize {
@@ -21,20 +22,17 @@ pub fn run() -> anyhow::Result<()> {
     let policy = Policy { allow_insecure_srs: true };
     let ex = example("digits-cnn")?;
     // Model owner: compile once.
-    let artifacts = compile(
-        Source { onnx: &ex.onnx, name: &ex.name, batch: 1 },
-        &ex.calibration,
-        QuantConfig::default(),
-        true,
-        Objective::ProveTime,
-        None,
-    )?;
+    let terminal = Terminal::default();
+    let target =
+        Target { config: QuantConfig::default(), public_input: true, objective: Objective::ProveTime, srs: None };
+    let artifacts = compile(Source { onnx: &ex.onnx, name: &ex.name, batch: 1 }, &ex.calibration, target, &terminal)?;
     let vk_bytes = artifacts.key.verifier.to_bytes();
     let model_id = artifacts.key.verifier.model_id();
     let loaded = Loaded { compiled: artifacts.compiled, key: artifacts.key, params: artifacts.params };
     // Provider: infer and prove.
-    let ((bundle, _), _) =
-        step("provider: integer inference + proof", || prove_input(&loaded, &ex.input, ProveOptions::default()))?;
+    let ((bundle, _), _) = step("provider: integer inference + proof", || {
+        Ok(prove_input(&loaded, &ex.input, ProveOptions::default(), &terminal)?)
+    })?;
     let json = bundle.to_json();
     // Buyer: verify with the vk and the published id only.
     let (verified, _) = step("buyer: verify the bundle", || {

@@ -7,9 +7,9 @@ use anyhow::Context;
 use zkinfer_prover::{Device, ProveOptions};
 use zkinfer_quant_models::io::read_input;
 
-use crate::model_dir::write_atomic;
-use crate::pipeline::{load, prove_input};
-use crate::progress::{human, step};
+use zkinfer_pipeline::{load, prove_input, write_atomic};
+
+use crate::progress::{human, step, Terminal};
 
 /// Proves `input` on the compiled folder `dir` and writes the bundle to `output` (`-`: stdout).
 /// Everything but the bundle goes to stderr.
@@ -21,9 +21,11 @@ pub fn run(
     device: Device,
     options: ProveOptions,
 ) -> anyhow::Result<()> {
-    let (loaded, _) = step(&format!("load {}", dir.display()), || load(dir, device))?;
+    let terminal = Terminal::default();
+    let (loaded, _) = step(&format!("load {}", dir.display()), || Ok(load(dir, device, &terminal)?))?;
     let input = read_input(input)?;
-    let ((bundle, timings), _) = step("inference + proof", || prove_input(&loaded, &input.input_data, options))?;
+    let ((bundle, timings), _) =
+        step("inference + proof", || Ok(prove_input(&loaded, &input.input_data, options, &terminal)?))?;
     eprintln!("  witness and checks {:>10}", human(timings.witness));
     eprintln!("  halo2 proof        {:>10}", human(timings.proof));
     eprintln!("  self-check         {:>10}", human(timings.self_check));

@@ -6,7 +6,8 @@ use std::path::Path;
 use zkinfer_prover::{import_setup, insecure_test_srs, write_srs};
 use zkinfer_verifier::VerifierSrs;
 
-use crate::model_dir::{read, write_atomic};
+use zkinfer_pipeline::{read, write_atomic};
+
 use crate::progress::step;
 
 /// Writes zkinfer's one test setup, whose secret is public.

@@ -10,7 +10,7 @@ use zkinfer_circuits::planner::Objective;
 use zkinfer_quant_models::onnx::SynthSpec;
 
 use super::bench::{measure, synthetic_name, BenchRow};
-use crate::model_dir::write_atomic;
+use zkinfer_pipeline::write_atomic;
 
 /// The model families the study sweeps.
 #[derive(Clone, Copy, Debug)]
@@ -131,7 +131,7 @@ fn plot(rows: &[BenchRow], series: &[Series], y_label: &str, title: &str, path: 
         }
         svg
     };
-    write_atomic(path, svg.as_bytes())
+    Ok(write_atomic(path, svg.as_bytes())?)
 }
 
 /// Proves each size of `family` (median of `repeat` proofs, each size in its own process) and

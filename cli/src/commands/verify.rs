@@ -12,7 +12,7 @@ use zkinfer_verifier::{
     check_input, verify_with, ModelId, Policy, ProofBundle, Rejection, Setup, VerifiedOutput, VerifierKey,
 };
 
-use crate::model_dir::{read, ModelCard};
+use zkinfer_pipeline::{read, ModelCard};
 
 /// What the buyer asked `verify` to check.
 pub struct VerifyArgs<'a> {

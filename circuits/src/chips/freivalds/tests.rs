@@ -193,3 +193,15 @@ fn the_product_is_committed_before_the_challenge() {
     assert_eq!([chip.x, chip.y, chip.acc].map(|c| phases[c.index()]), [0, 1, 1]);
     assert_eq!(meta.challenge_phase(), vec![0]);
 }
+
+#[test]
+fn freivalds_is_chosen_only_where_it_takes_fewer_rows() {
+    // Elementwise and matrix-vector products: direct (1 against 3 rows; m·k against m·k + k + m).
+    assert!(!FreivaldsJob::cheaper_than_direct(1, 1, 1));
+    assert!(!FreivaldsJob::cheaper_than_direct(8, 8, 1));
+    assert!(!FreivaldsJob::cheaper_than_direct(2, 2, 2));
+    // A tie (27 rows each way) stays direct: it needs no second phase.
+    assert!(!FreivaldsJob::cheaper_than_direct(3, 3, 3));
+    assert!(FreivaldsJob::cheaper_than_direct(3, 4, 3));
+    assert!(FreivaldsJob::cheaper_than_direct(64, 64, 64));
+}

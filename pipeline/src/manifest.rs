@@ -8,12 +8,12 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use anyhow::Context;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::model_dir::{map, read, write_atomic};
+use crate::folder::{map, read, write_atomic};
+use crate::{Observer, PipelineError};
 
 /// File name of the manifest inside a compiled folder.
 pub const MANIFEST: &str = "manifest.json";
@@ -39,30 +39,32 @@ impl Manifest {
     }
 
     /// Writes `bytes` as `dir/name` and records its digest.
-    pub fn write_file(&mut self, dir: &Path, name: &str, bytes: &[u8]) -> anyhow::Result<()> {
+    pub fn write_file(&mut self, dir: &Path, name: &str, bytes: &[u8]) -> Result<(), PipelineError> {
         write_atomic(&dir.join(name), bytes)?;
         self.files.insert(name.to_string(), digest(bytes));
         Ok(())
     }
 
     /// Writes the manifest itself into `dir` (last: it vouches for the files before it).
-    pub fn write(&self, dir: &Path) -> anyhow::Result<()> {
-        write_atomic(&dir.join(MANIFEST), serde_json::to_string_pretty(self)?.as_bytes())
+    pub fn write(&self, dir: &Path) -> Result<(), PipelineError> {
+        let json = serde_json::to_string_pretty(self).map_err(|e| PipelineError::Folder(e.to_string()))?;
+        write_atomic(&dir.join(MANIFEST), json.as_bytes())
     }
 
     /// Reads `dir`'s manifest and checks every file it lists against the bytes on disk.
-    /// Returns the manifest and the accelerators that may be used (present and matching).
-    pub fn check(dir: &Path) -> anyhow::Result<Checked> {
+    /// Returns the manifest and the accelerators that may be used (present and matching);
+    /// an accelerator that does not match is reported to `observer` and left out.
+    pub fn check(dir: &Path, observer: &dyn Observer) -> Result<Checked, PipelineError> {
         let path = dir.join(MANIFEST);
         if !path.exists() {
-            anyhow::bail!(
+            return Err(PipelineError::Folder(format!(
                 "{} has no {MANIFEST}: not a folder written by this version of `zkinfer compile`; compile the model again",
                 dir.display()
-            );
+            )));
         }
-        let manifest: Manifest = serde_json::from_slice(&read(&path)?)
-            .with_context(|| format!("{} is damaged; compile the model again", path.display()))?;
-        let results: Vec<(String, anyhow::Result<bool>)> = manifest
+        let manifest: Manifest =
+            serde_json::from_slice(&read(&path)?).map_err(|source| PipelineError::Json { path, source })?;
+        let results: Vec<(String, Result<bool, PipelineError>)> = manifest
             .files
             .par_iter()
             .map(|(name, expected)| {
@@ -76,14 +78,17 @@ impl Manifest {
             match (result, accelerator) {
                 (Ok(true), true) => usable_accelerators.push(name),
                 (Ok(true), false) => {}
-                (Ok(false), true) | (Err(_), true) => {
-                    eprintln!("warning: {} does not match the manifest; proving without it", dir.join(&name).display())
-                }
-                (Ok(false), false) => anyhow::bail!(
-                    "{} does not match the folder's manifest (damaged, or from another compile); compile the model again",
+                (Ok(false), true) | (Err(_), true) => observer.warning(&format!(
+                    "{} does not match the manifest; proving without it",
                     dir.join(&name).display()
-                ),
-                (Err(e), false) => return Err(e.context(format!("the folder's manifest lists {name}"))),
+                )),
+                (Ok(false), false) => {
+                    return Err(PipelineError::Folder(format!(
+                        "{} does not match the folder's manifest (damaged, or from another compile); compile the model again",
+                        dir.join(&name).display()
+                    )))
+                }
+                (Err(e), false) => return Err(e),
             }
         }
         Ok(Checked { manifest, usable_accelerators })

@@ -1,5 +1,4 @@
-//! The steps shared by `compile`, `prove`, `demo` and `bench`: quantize, plan, set up keys,
-//! load a compiled folder, prove one input.
+//! Compiling a model: quantize, plan the circuit, set up keys, and write the folder.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -8,22 +7,17 @@ use std::time::Duration;
 
 use zkinfer_circuits::model::ModelCircuit;
 use zkinfer_circuits::planner::{plan_for, Objective};
-use zkinfer_prover::{
-    import_setup, insecure_test_srs, prove_with, read_srs, setup, Device, MsmTables, ProveOptions, ProveTimings,
-    ProverKey, RoutedParams, SelectedMsm,
-};
+use zkinfer_prover::{import_setup, insecure_test_srs, setup, MsmTables, ProverKey, RoutedParams, SelectedMsm};
 use zkinfer_quant_models::compile::{compile_onnx_batch, pack_samples};
-use zkinfer_quant_models::infer::run_float_inputs;
 use zkinfer_quant_models::report::accuracy;
 use zkinfer_quant_models::{CompiledModel, QuantConfig};
-use zkinfer_verifier::{ProofBundle, Setup, VerifierSrs};
+use zkinfer_verifier::{Setup, VerifierSrs};
 
+use crate::card::{CardAccuracy, Columns, InputRange, ModelCard, SrsInfo, SrsSource};
+use crate::folder::{read, replace_dir, CARD, KEY_COSETS, MODEL, MSM_TABLES, PK, SRS, VK};
 use crate::manifest::Manifest;
-use crate::model_dir::{
-    map, read, replace_dir, CardAccuracy, Columns, InputRange, ModelCard, ModelDir, SrsInfo, SrsSource, CARD,
-    KEY_COSETS, MODEL, MSM_TABLES, PK, SRS, VK,
-};
-use crate::progress::step;
+use crate::observer::step;
+use crate::{Observer, PipelineError};
 
 /// Everything `compile` produces.
 pub struct Artifacts {
@@ -60,34 +54,40 @@ pub struct Source<'a> {
     pub batch: usize,
 }
 
-/// Quantizes `onnx`, plans its circuit for `objective`, and generates keys from `srs` (a halo2 params file) or,
-/// without one, from an insecure test SRS. `calibration` holds model inputs: packed by
-/// [`Calibration::packed`] for a batch above 1.
+/// What to compile for: the quantization, whether the input is public, the layout objective,
+/// and the setup (a halo2 params or ptau file; without one, an insecure test SRS).
+pub struct Target<'a> {
+    pub config: QuantConfig,
+    pub public_input: bool,
+    pub objective: Objective,
+    pub srs: Option<&'a Path>,
+}
+
+/// Quantizes `onnx`, plans its circuit and generates keys for `target`. `calibration` holds
+/// model inputs: packed by [`Calibration::packed`] for a batch above 1.
 pub fn compile(
     Source { onnx, name, batch }: Source,
     calibration: &Calibration,
-    config: QuantConfig,
-    public_input: bool,
-    objective: Objective,
-    srs: Option<&Path>,
-) -> anyhow::Result<Artifacts> {
-    let (compiled, _) = step(&format!("import, calibrate ({} samples), quantize", calibration.samples.len()), || {
-        Ok(compile_onnx_batch(onnx, name, &calibration.samples, config, batch)?)
-    })?;
+    target: Target,
+    observer: &dyn Observer,
+) -> Result<Artifacts, PipelineError> {
+    let Target { config, public_input, objective, srs } = target;
+    let what = format!("import, calibrate ({} samples), quantize", calibration.samples.len());
+    let (compiled, _) =
+        step(observer, &what, || Ok(compile_onnx_batch(onnx, name, &calibration.samples, config, batch)?))?;
     for w in &compiled.calibration_warnings {
-        eprintln!("warning: {w}");
+        observer.warning(w);
     }
     let model = Arc::new(compiled.quant.clone());
-    let ((layout, _), _) = step("plan the circuit layout", || Ok(plan_for(&model, public_input, objective)?))?;
+    let ((layout, _), _) =
+        step(observer, "plan the circuit layout", || Ok(plan_for(&model, public_input, objective)?))?;
     let circuit = ModelCircuit::for_keygen(model.clone(), layout)?;
     let (k, rows) = (circuit.min_k(), circuit.rows());
     let (srs, source) = match srs {
         Some(path) => {
             let bytes = read(path)?;
-            let (imported, _) =
-                step(&format!("load SRS {} and check it with pairings (k = {k})", path.display()), || {
-                    Ok(import_setup(&bytes, k)?)
-                })?;
+            let what = format!("load SRS {} and check it with pairings (k = {k})", path.display());
+            let (imported, _) = step(observer, &what, || Ok(import_setup(&bytes, k)?))?;
             let source = SrsSource {
                 format: imported.format.name().into(),
                 blake2b: imported.blake2b,
@@ -95,21 +95,24 @@ pub fn compile(
             };
             (imported.params, Some(source))
         }
-        None => (step(&format!("generate INSECURE test SRS (k = {k})"), || Ok(insecure_test_srs(k)))?.0, None),
+        None => {
+            (step(observer, &format!("generate INSECURE test SRS (k = {k})"), || Ok(insecure_test_srs(k)))?.0, None)
+        }
     };
     // Judged from the setup itself, not from where it was read.
     let (kind, ceremony) = match VerifierSrs::from_params(&srs).setup() {
         Setup::InsecureTest => {
-            eprintln!("warning: INSECURE test SRS (its secret is public): anyone can forge proofs for this model id, and `verify` refuses them without --allow-insecure-srs");
+            observer.warning("INSECURE test SRS (its secret is public): anyone can forge proofs for this model id, and `verify` refuses them without --allow-insecure-srs");
             ("insecure-test", None)
         }
         Setup::Ceremony(c) => ("ceremony", Some(c.name.to_string())),
         Setup::Unknown { .. } => ("file", None),
     };
+    let what = format!("keygen ({rows} rows, k = {k})");
     let ((key, mut params), keygen) =
-        step(&format!("keygen ({rows} rows, k = {k})"), || Ok(setup(&srs, SelectedMsm::default(), model, layout)?))?;
-    let (msm_tables, _) = step("window tables for full-width MSMs", || Ok(params.build_msm_tables()))?;
-    let (report, _) = step("accuracy on the calibration set", || {
+        step(observer, &what, || Ok(setup(&srs, SelectedMsm::default(), model, layout)?))?;
+    let (msm_tables, _) = step(observer, "window tables for full-width MSMs", || Ok(params.build_msm_tables()))?;
+    let (report, _) = step(observer, "accuracy on the calibration set", || {
         Ok(accuracy(&compiled, &calibration.samples, &calibration.labels)?)
     })?;
     let cs = key.pk.get_vk().cs();
@@ -168,7 +171,7 @@ pub fn compile(
 impl Artifacts {
     /// Writes the compiled folder, manifest last, into a staging folder beside `dir` that then
     /// replaces `dir`: an interrupted compile leaves an earlier folder as it was.
-    pub fn save(&mut self, dir: &Path) -> anyhow::Result<()> {
+    pub fn save(&mut self, dir: &Path) -> Result<(), PipelineError> {
         replace_dir(dir, |staging| {
             let mut manifest = Manifest::new(&self.card.model_id);
             let pk = self.key.to_bytes();
@@ -184,69 +187,9 @@ impl Artifacts {
             if let Some(cosets) = self.key.cosets_file() {
                 manifest.write_file(staging, KEY_COSETS, &cosets)?;
             }
-            manifest.write_file(staging, CARD, serde_json::to_string_pretty(&self.card)?.as_bytes())?;
+            let card = serde_json::to_string_pretty(&self.card).map_err(|e| PipelineError::Folder(e.to_string()))?;
+            manifest.write_file(staging, CARD, card.as_bytes())?;
             manifest.write(staging)
         })
     }
-}
-
-/// A compiled folder, loaded for proving.
-pub struct Loaded {
-    pub compiled: CompiledModel,
-    pub key: ProverKey,
-    pub params: RoutedParams<SelectedMsm>,
-}
-
-/// Loads `dir` (written by `compile`) for proving with MSMs on `device`; says which it picked.
-/// Every file is checked against the folder's manifest first.
-pub fn load(dir: &Path, device: Device) -> anyhow::Result<Loaded> {
-    let checked = Manifest::check(dir)?;
-    let d = ModelDir(dir.to_path_buf());
-    let compiled = CompiledModel::load(&d.model())?;
-    let key = ProverKey::from_bytes(&map(&d.pk())?)?;
-    if key.verifier.model_id().to_string() != checked.manifest.model_id {
-        anyhow::bail!("{}: the proving key is not for the model id in the manifest", dir.display());
-    }
-    if key.verifier.srs.setup() == Setup::InsecureTest {
-        eprintln!(
-            "warning: this model uses the INSECURE test SRS: anyone can forge its proofs, and `verify` refuses them"
-        );
-    }
-    // The accelerators only speed proving up: without them (or with damaged ones) it proves anyway.
-    if checked.accelerator(KEY_COSETS) {
-        let bytes = map(&d.key_cosets())?;
-        if let Err(e) = key.attach_cosets(&bytes) {
-            eprintln!("warning: {} not used ({e}); computing them", d.key_cosets().display());
-        }
-    }
-    let srs = read_srs(&read(&d.srs())?, key.spec().k)?;
-    let (backend, line) = SelectedMsm::select(device)?;
-    eprintln!("{line}");
-    let mut params = RoutedParams::new(srs, backend);
-    if checked.accelerator(MSM_TABLES) {
-        let bytes = map(&d.msm_tables())?;
-        if let Err(e) = params.attach_msm_tables(&bytes) {
-            eprintln!("warning: {} not used ({e}); proving without it", d.msm_tables().display());
-        }
-    }
-    Ok(Loaded { compiled, key, params })
-}
-
-/// Runs the integer inference on `input` and proves it with fresh blinding. Saturations are
-/// refused unless `options` allow them (then the bundle lists them).
-pub fn prove_input(
-    loaded: &Loaded,
-    input: &[Vec<f64>],
-    options: ProveOptions,
-) -> anyhow::Result<(ProofBundle, ProveTimings)> {
-    let model = Arc::new(loaded.compiled.quant.clone());
-    let trace = Arc::new(run_float_inputs(&model, input)?);
-    if options.allow_saturation {
-        for s in &trace.saturations {
-            eprintln!(
-                "warning: saturated: {s}; proving the clamped computation (--allow-saturation), marked in the bundle"
-            );
-        }
-    }
-    Ok(prove_with(&loaded.params, &loaded.key, model, trace, rand_core::OsRng, options)?)
 }
