@@ -187,6 +187,79 @@ enum Command {
         #[arg(short, long, global = true, default_value = "synthetic")]
         output: PathBuf,
     },
+    /// Run a provider node: an HTTP service that queues jobs in SQLite or PostgreSQL and
+    /// returns every result with its proof.
+    Serve {
+        /// Compiled model folders to serve.
+        dirs: Vec<PathBuf>,
+        /// Also serve a shipped model, compiled at start with the INSECURE test setup (demos).
+        #[arg(long = "example")]
+        examples: Vec<String>,
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        listen: std::net::SocketAddr,
+        /// The job database: sqlite://FILE (created if missing) or postgres://USER@HOST/DB.
+        #[arg(long, default_value = "sqlite://zkinfer-node.db")]
+        db: String,
+        /// Proving workers (each proof already uses every core).
+        #[arg(long, default_value_t = 1)]
+        workers: usize,
+        /// Seconds a claimed job stays a worker's without renewal (after a crash, it is proven
+        /// again by any node once this has passed).
+        #[arg(long, default_value_t = 30.0)]
+        lease_secs: f64,
+        /// Accept requests without a bearer token (a node on a private network).
+        #[arg(long)]
+        open: bool,
+        /// Largest request body in bytes.
+        #[arg(long, default_value_t = 4 << 20)]
+        max_body: usize,
+        /// Seconds allowed for a request body to arrive.
+        #[arg(long, default_value_t = 10.0)]
+        body_timeout_secs: f64,
+        /// Seconds a stop waits for running proofs before putting them back in the queue.
+        #[arg(long, default_value_t = 30.0)]
+        grace_secs: f64,
+        #[arg(long, value_enum, default_value_t = DeviceArg::Auto)]
+        device: DeviceArg,
+    },
+    /// Buyers' bearer tokens of a node (stored hashed in its database).
+    Token {
+        #[command(subcommand)]
+        action: TokenAction,
+        #[arg(long, global = true, default_value = "sqlite://zkinfer-node.db")]
+        db: String,
+    },
+    /// Buy one proven inference: submit an input to a node, wait, and verify the result
+    /// locally against the model id you pin. Exits non-zero with the reason on any mismatch.
+    Request {
+        /// The node, e.g. http://127.0.0.1:8080.
+        #[arg(long)]
+        node: String,
+        /// The model id you pay for (hex).
+        #[arg(long, conflicts_with = "model_card")]
+        model_id: Option<String>,
+        /// Take the model id from a model card you trust.
+        #[arg(long)]
+        model_card: Option<PathBuf>,
+        /// Your input ({"input_data": ...}).
+        #[arg(long)]
+        input: PathBuf,
+        /// Bearer token (or the ZKINFER_TOKEN environment variable).
+        #[arg(long, env = "ZKINFER_TOKEN", hide_env_values = true)]
+        token: Option<String>,
+        /// A key that makes a retried submission return the first job instead of a new one.
+        #[arg(long)]
+        idempotency_key: Option<String>,
+        /// Give up after this many seconds.
+        #[arg(long, default_value_t = 600.0)]
+        timeout_secs: f64,
+        /// Accept a model compiled with zkinfer's public test SRS (anyone can forge its
+        /// proofs): for tests and demos only.
+        #[arg(long)]
+        allow_insecure_srs: bool,
+        #[arg(long)]
+        json: bool,
+    },
     /// Float vs quantized accuracy over a labelled set.
     Accuracy {
         model: PathBuf,
@@ -237,6 +310,24 @@ impl From<DeviceArg> for zkinfer_prover::Device {
             DeviceArg::Auto => Self::Auto,
         }
     }
+}
+
+#[derive(Subcommand)]
+enum TokenAction {
+    /// Create a token and print its secret (once).
+    Add {
+        name: String,
+        /// Submissions allowed per minute.
+        #[arg(long, default_value_t = 600)]
+        per_minute: u32,
+        /// Jobs queued or running at once.
+        #[arg(long, default_value_t = 16)]
+        concurrent: u32,
+    },
+    /// List tokens (never their secrets).
+    List,
+    /// Revoke a token by id.
+    Revoke { id: String },
 }
 
 #[derive(Subcommand)]
@@ -372,6 +463,59 @@ fn run(command: Command) -> anyhow::Result<ExitCode> {
         }
         Command::Synth { family, seed, output } => commands::synth::run(family.into(), seed, &output),
         Command::Accuracy { model, dataset, json } => commands::accuracy::run(&model, &dataset, json),
+        Command::Serve {
+            dirs,
+            examples,
+            listen,
+            db,
+            workers,
+            lease_secs,
+            open,
+            max_body,
+            body_timeout_secs,
+            grace_secs,
+            device,
+        } => {
+            use commands::serve::seconds;
+            let mut config = zkinfer_node::NodeConfig::new(&db);
+            config.workers = workers;
+            config.lease = seconds(lease_secs);
+            config.open = open;
+            config.max_body = max_body;
+            config.body_timeout = seconds(body_timeout_secs);
+            config.grace = seconds(grace_secs);
+            commands::serve::run(commands::serve::ServeArgs { dirs, examples, listen, config, device: device.into() })
+        }
+        Command::Token { action, db } => match action {
+            TokenAction::Add { name, per_minute, concurrent } => {
+                commands::token::add(&db, &name, per_minute, concurrent)
+            }
+            TokenAction::List => commands::token::list(&db),
+            TokenAction::Revoke { id } => commands::token::revoke(&db, &id),
+        },
+        Command::Request {
+            node,
+            model_id,
+            model_card,
+            input,
+            token,
+            idempotency_key,
+            timeout_secs,
+            allow_insecure_srs,
+            json,
+        } => {
+            return commands::request::run(commands::request::RequestArgs {
+                node: &node,
+                token,
+                model_id: model_id.as_deref(),
+                card: model_card.as_deref(),
+                input: &input,
+                policy: zkinfer_verifier::Policy { allow_insecure_srs },
+                idempotency_key: idempotency_key.as_deref(),
+                timeout: commands::serve::seconds(timeout_secs),
+                json,
+            })
+        }
     };
     done.map(|()| ExitCode::SUCCESS)
 }

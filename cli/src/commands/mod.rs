@@ -8,10 +8,13 @@ pub mod inspect;
 pub mod layouts;
 pub mod prove;
 pub mod quantize;
+pub mod request;
 pub mod run;
+pub mod serve;
 pub mod srs;
 pub mod study;
 pub mod synth;
+pub mod token;
 pub mod verify;
 
 use zkinfer_quant_models::QuantConfig;
