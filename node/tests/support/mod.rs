@@ -20,9 +20,12 @@ pub fn sample() -> Vec<Vec<f64>> {
     read_input(&model_dir().join("input.json")).unwrap().input_data
 }
 
-/// The digits MLP, compiled once per test binary.
+/// ONNX bytes and calibration samples.
+type Files = (Vec<u8>, Vec<Vec<Vec<f64>>>);
+
+/// The digits MLP, compiled for each node (its files read once per test binary).
 pub fn served() -> Served {
-    static ONNX: OnceLock<(Vec<u8>, Vec<Vec<Vec<f64>>>)> = OnceLock::new();
+    static ONNX: OnceLock<Files> = OnceLock::new();
     let (onnx, samples) = ONNX.get_or_init(|| {
         let dir = model_dir();
         (std::fs::read(dir.join("model.onnx")).unwrap(), read_calibration(&dir.join("calibration.json")).unwrap())
