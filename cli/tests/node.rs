@@ -32,13 +32,14 @@ struct NodeProcess {
 
 impl NodeProcess {
     fn start(db: &str, extra: &[&str]) -> NodeProcess {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_zkinfer"))
-            .args(["serve", "--example", "digits-mlp", "--open", "--listen", "127.0.0.1:0", "--db", db])
-            .args(extra)
-            .env("RUST_LOG", "warn")
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
+        let mut command = Command::new(env!("CARGO_BIN_EXE_zkinfer"));
+        command.args(["serve", "--example", "digits-mlp", "--open", "--listen", "127.0.0.1:0", "--db", db]).args(extra);
+        Self::start_command(command)
+    }
+
+    /// Starts `command` (a `zkinfer serve` of the digits MLP) and reads its address and model id.
+    fn start_command(mut command: Command) -> NodeProcess {
+        let mut child = command.env("RUST_LOG", "warn").stderr(Stdio::piped()).spawn().unwrap();
         let stderr = child.stderr.take().unwrap();
         let (tx, rx) = mpsc::channel();
         // Reads the start-up lines, then keeps draining so the node never blocks on its pipe.
@@ -324,4 +325,45 @@ fn thirty_two_buyers_load_one_node() {
             100.0 * node_rate * prove_s
         );
     }
+}
+
+#[test]
+fn tokens_are_managed_from_the_command_line_and_a_stopped_node_keeps_its_jobs() {
+    let dir = TempDir::new("tokens");
+    let db = dir.sqlite();
+    let zkinfer = |args: &[&str]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_zkinfer")).args(args).args(["--db", &db]).output().unwrap();
+        assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let secret = zkinfer(&["token", "add", "alice", "--per-minute", "100", "--concurrent", "50"]).trim().to_string();
+    assert!(secret.starts_with("zki_"));
+    let listed = zkinfer(&["token", "list"]);
+    assert!(listed.contains("alice") && listed.contains("live") && !listed.contains(&secret), "{listed}");
+
+    // A node that needs tokens; SIGTERM while it proves; the jobs are there after a restart.
+    let mut child = Command::new(env!("CARGO_BIN_EXE_zkinfer"));
+    child.args(["serve", "--example", "digits-mlp", "--listen", "127.0.0.1:0", "--db", &db, "--grace-secs", "0.001"]);
+    let node = NodeProcess::start_command(child);
+    let rt = runtime();
+    let buyer = Client::new(&node.base, Some(secret.clone()));
+    let ids = rt.block_on(submit_all(&buyer, &node.model_id, 20));
+    let status = Command::new("kill").args(["-TERM", &node.child.id().to_string()]).status().unwrap();
+    assert!(status.success());
+    let mut node = node;
+    let exit = node.child.wait().unwrap();
+    assert!(exit.success(), "the node did not stop cleanly: {exit}");
+
+    let mut child = Command::new(env!("CARGO_BIN_EXE_zkinfer"));
+    child.args(["serve", "--example", "digits-mlp", "--listen", "127.0.0.1:0", "--db", &db]);
+    let node = NodeProcess::start_command(child);
+    let buyer = Client::new(&node.base, Some(secret.clone()));
+    rt.block_on(all_verified(&buyer, &node.model_id, &ids));
+
+    let id =
+        listed.lines().find(|l| l.contains("alice")).and_then(|l| l.split_whitespace().next()).unwrap().to_string();
+    zkinfer(&["token", "revoke", &id]);
+    assert!(zkinfer(&["token", "list"]).contains("revoked"));
+    let refused = rt.block_on(buyer.job(&ids[0]));
+    assert!(matches!(refused, Err(zkinfer_client::ClientError::Refused { status: 401, .. })), "{refused:?}");
 }
