@@ -49,16 +49,21 @@ impl Client {
     }
 
     async fn read<T: serde::de::DeserializeOwned>(response: reqwest::Response) -> Result<T, ClientError> {
-        let status = response.status();
-        if status.is_success() {
+        if response.status().is_success() {
             return Ok(response.json().await?);
         }
+        Err(Self::refused(response).await)
+    }
+
+    /// The node's error reply as a [`ClientError::Refused`].
+    async fn refused(response: reqwest::Response) -> ClientError {
+        let status = response.status().as_u16();
         let body = response.text().await.unwrap_or_default();
         let (code, message) = match serde_json::from_str::<ErrorBody>(&body) {
             Ok(e) => (e.code, e.message),
             Err(_) => ("unknown".into(), body),
         };
-        Err(ClientError::Refused { status: status.as_u16(), code, message })
+        ClientError::Refused { status, code, message }
     }
 
     /// Submits `input` for `model_id`; a repeated `idempotency_key` returns the first job.
@@ -112,13 +117,8 @@ impl Client {
     /// key: the id is a hash of the key, so the node cannot substitute another.
     pub async fn verifier_key(&self, pinned: &ModelId) -> Result<VerifierKey, ClientError> {
         let response = self.request(reqwest::Method::GET, &format!("/v1/models/{pinned}/vk")).send().await?;
-        let status = response.status();
-        if !status.is_success() {
-            return Err(Self::read::<serde_json::Value>(response).await.err().unwrap_or(ClientError::Refused {
-                status: status.as_u16(),
-                code: "unknown".into(),
-                message: String::new(),
-            }));
+        if !response.status().is_success() {
+            return Err(Self::refused(response).await);
         }
         let key = VerifierKey::from_bytes(&response.bytes().await?).map_err(ClientError::BadKey)?;
         let got = key.model_id();
