@@ -5,7 +5,6 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 
 use axum::http::{HeaderMap, StatusCode};
-use rand_core::{OsRng, RngCore};
 use sha2::{Digest, Sha256};
 
 use crate::error::ApiError;
@@ -18,13 +17,9 @@ pub fn hash_secret(secret: &str) -> String {
 
 /// A new token: its record and its secret (shown once, never stored).
 pub fn new_token(name: &str, per_minute: u32, concurrent: u32) -> (TokenRecord, String) {
-    let mut bytes = [0u8; 24];
-    OsRng.fill_bytes(&mut bytes);
-    let secret = format!("zki_{}", hex::encode(bytes));
-    let mut id = [0u8; 6];
-    OsRng.fill_bytes(&mut id);
+    let secret = format!("zki_{}", crate::random_id(24));
     let record = TokenRecord {
-        id: hex::encode(id),
+        id: crate::random_id(6),
         name: name.to_string(),
         created_ms: now_ms(),
         revoked_ms: None,

@@ -14,7 +14,6 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use futures_util::stream::{self, Stream};
-use rand_core::{OsRng, RngCore};
 use zkinfer_client::api::{JobState, SubmitRequest, Submitted};
 
 use crate::auth::{authenticate, Caller};
@@ -120,9 +119,7 @@ async fn submit(State(s): Shared, headers: HeaderMap, body: Body) -> Result<Resp
         }
         s.limiter.admit(token)?;
     }
-    let mut id = [0u8; 16];
-    OsRng.fill_bytes(&mut id);
-    let id = hex::encode(id);
+    let id = crate::random_id(16);
     let job =
         NewJob { id: &id, model_id: &request.model_id, token_id: caller.id(), idempotency_key, input: &request.input };
     let (id, state, created) = s.store.insert(job).await?;

@@ -96,7 +96,7 @@ pub async fn serve(
         submitted: Notify::new(),
     });
     let (stop, stopped) = watch::channel(false);
-    let node = random_id();
+    let node = random_id(8);
     let names: Vec<String> = (0..config.workers.max(1)).map(|i| format!("{node}-{i}")).collect();
     let workers: Vec<_> =
         names.iter().map(|name| tokio::spawn(worker::run(state.clone(), name.clone(), stopped.clone()))).collect();
@@ -122,10 +122,10 @@ pub async fn serve(
     Ok(())
 }
 
-/// A random hex id (jobs, workers).
-pub(crate) fn random_id() -> String {
+/// A random hex id of `bytes` bytes (jobs, nodes).
+pub(crate) fn random_id(bytes: usize) -> String {
     use rand_core::{OsRng, RngCore};
-    let mut bytes = [0u8; 8];
-    OsRng.fill_bytes(&mut bytes);
-    hex::encode(bytes)
+    let mut id = vec![0u8; bytes];
+    OsRng.fill_bytes(&mut id);
+    hex::encode(id)
 }
